@@ -1,0 +1,126 @@
+"""Anny (Apache-2.0 code, CC0 MakeHuman assets) as a selfmocap body model.
+
+Anny is Z-up with the subject facing -Y and x towards the subject's left; its pose deltas use the
+``local-ref`` parameterisation (each bone's rotation relative to its parent, in world-aligned
+rest axes, like SMPL's). We keep that for ``pose`` and map the outputs to the body frame of
+:mod:`selfmocap.body.model`. Shape is Anny's six phenotype parameters, each in [0, 1].
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import os
+
+import torch
+
+from selfmocap.body.model import BodyOutput, check_shape_vector, pose_to_rotmat
+from selfmocap.body.names import (
+    ANNY_ARTICULATED_BONES,
+    JOINT_NAMES,
+    JOINT_PARENTS,
+    KEYPOINT_NAMES,
+)
+
+#: Rotation taking Anny's axes (x left, y back, z up) to the body frame (x left, y down, z back).
+ANNY_TO_BODY = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+
+
+@functools.lru_cache(maxsize=2)
+def _load_anny(dtype: torch.dtype):
+    """Build (first time: minutes, cached under ``$ANNY_CACHE_DIR``) and load the Anny model."""
+    # Warp (Anny's skinning backend) prints its banner on stdout; keep the CLI output clean.
+    with contextlib.redirect_stdout(io.StringIO()):
+        import anny
+
+        model = anny.Anny(rig="anny", topology="anny", pose_parameterization="local-ref")
+        regressor = anny.KeypointsRegressor.coco(model, labels=list(KEYPOINT_NAMES))
+        model = model.to(dtype)
+        regressor = regressor.to(dtype)
+    model.requires_grad_(False)
+    return model, regressor
+
+
+class AnnyBody(torch.nn.Module):
+    """Stateless Anny layer: ``forward(pose, shape) -> BodyOutput`` in the body frame."""
+
+    name = "anny"
+    joint_names = JOINT_NAMES
+    joint_parents = JOINT_PARENTS
+    keypoint_names = KEYPOINT_NAMES
+    shape_names = ("gender", "age", "muscle", "weight", "height", "proportions")
+    num_pose_joints = len(ANNY_ARTICULATED_BONES)
+    shape_dim = 6
+
+    def __init__(self, dtype: torch.dtype = torch.float32):
+        super().__init__()
+        with contextlib.redirect_stdout(io.StringIO()):
+            model, regressor = _load_anny(dtype)
+        self._anny = model
+        self._regressor = regressor
+        labels = list(model.bone_labels)
+        self.bone_labels = tuple(labels)
+        self.register_buffer(
+            "articulated_index",
+            torch.tensor([labels.index(b) for b in ANNY_ARTICULATED_BONES]),
+            persistent=False,
+        )
+        self.register_buffer("to_body", ANNY_TO_BODY.to(dtype), persistent=False)
+        self.register_buffer("faces", model.faces.clone().long(), persistent=False)
+        self.register_buffer(
+            "default_shape", torch.full((self.shape_dim,), 0.5, dtype=dtype), persistent=False
+        )
+        if list(model.phenotype_labels) != list(self.shape_names):
+            raise RuntimeError(
+                f"unexpected Anny phenotype labels {model.phenotype_labels}; "
+                f"selfmocap expects {self.shape_names} (anny>=0.6.2)"
+            )
+
+    @property
+    def texture_coordinates(self) -> torch.Tensor:
+        """(Vt, 2) UV coordinates of the MakeHuman texture layout."""
+        return self._anny.texture_coordinates
+
+    @property
+    def face_texture_indices(self) -> torch.Tensor:
+        """(F, 3) index of each face corner into :attr:`texture_coordinates`."""
+        return self._anny.face_texture_coordinate_indices
+
+    def vertex_bone_labels(self) -> list[str]:
+        """(V,) name of the bone with the largest skinning weight for each vertex."""
+        weights = self._anny.vertex_bone_weights
+        indices = self._anny.vertex_bone_indices
+        best = indices.gather(1, weights.argmax(dim=1, keepdim=True))[:, 0]
+        return [self.bone_labels[i] for i in best.tolist()]
+
+    def forward(self, pose: torch.Tensor, shape: torch.Tensor) -> BodyOutput:
+        """Args:
+            pose: (B, 19, 3) axis-angle or (B, 19, 3, 3) rotations of :data:`ANNY_ARTICULATED_BONES`.
+            shape: (B, 6) or (1, 6) phenotypes in [0, 1].
+        """
+        rot = pose_to_rotmat(pose, self.num_pose_joints)
+        batch = rot.shape[0]
+        shape = check_shape_vector(shape, self.shape_dim, batch)
+        dtype = self.to_body.dtype
+        rot, shape = rot.to(dtype), shape.to(dtype)
+        deltas = torch.eye(4, dtype=dtype, device=rot.device).repeat(
+            batch, len(self.bone_labels), 1, 1
+        )
+        deltas[:, self.articulated_index, :3, :3] = rot
+        out = self._anny(pose_parameters=deltas, phenotype_kwargs=shape)
+        vertices = out["vertices"]
+        heads = out["bone_poses"][:, :, :3, 3]
+        root = heads[:, :1]
+        joints = torch.cat([root, heads[:, self.articulated_index]], dim=1)
+        keypoints = self._regressor({"vertices": vertices})
+        # einsum legend: b batch, n points, i/j xyz
+        def to_body(x: torch.Tensor) -> torch.Tensor:
+            return torch.einsum("ij,bnj->bni", self.to_body, x - root)
+
+        return BodyOutput(vertices=to_body(vertices), joints=to_body(joints), keypoints=to_body(keypoints))
+
+
+def anny_cache_dir() -> str:
+    """Where Anny keeps its built model (about 800 MB, built once in about 1-4 minutes)."""
+    return os.environ.get("ANNY_CACHE_DIR", os.path.expanduser("~/.cache/anny"))

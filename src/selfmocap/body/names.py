@@ -1,0 +1,110 @@
+"""Joint, bone and keypoint orders. Every index into a joint or keypoint axis comes from here."""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: Anny bones that are articulated: the subset playing SMPL's 23 non-root joints. The global
+#: orientation of the body is not a bone rotation here: it is the camera rotation R of Eq. 3
+#: (the paper predicts both, which is redundant). Fingers, toes, face, the twist bones
+#: (``upperarm02``, ``lowerarm02``, ``upperleg02``, ``lowerleg02``) and the intermediate
+#: spine/neck bones stay at rest.
+ANNY_ARTICULATED_BONES: Final[tuple[str, ...]] = (
+    "spine05",  # lower back, child of the root (SMPL spine1)
+    "spine03",  # mid back (SMPL spine2)
+    "spine01",  # upper back (SMPL spine3)
+    "neck01",
+    "head",
+    "clavicle.L",
+    "upperarm01.L",  # shoulder joint
+    "lowerarm01.L",  # elbow
+    "wrist.L",
+    "clavicle.R",
+    "upperarm01.R",
+    "lowerarm01.R",
+    "wrist.R",
+    "upperleg01.L",  # hip joint
+    "lowerleg01.L",  # knee
+    "foot.L",  # ankle
+    "upperleg01.R",
+    "lowerleg01.R",
+    "foot.R",
+)
+
+#: Names of the 3D joints returned by the body layer: the root, then one per articulated bone
+#: (the bone's head, i.e. its rotation centre).
+JOINT_NAMES: Final[tuple[str, ...]] = (
+    "pelvis",
+    "spine1",
+    "spine2",
+    "spine3",
+    "neck",
+    "head",
+    "left_collar",
+    "left_shoulder",
+    "left_elbow",
+    "left_wrist",
+    "right_collar",
+    "right_shoulder",
+    "right_elbow",
+    "right_wrist",
+    "left_hip",
+    "left_knee",
+    "left_ankle",
+    "right_hip",
+    "right_knee",
+    "right_ankle",
+)
+
+#: Parent of each joint in :data:`JOINT_NAMES` (-1 for the root).
+JOINT_PARENTS: Final[tuple[int, ...]] = (
+    -1, 0, 1, 2, 3, 4,
+    3, 6, 7, 8,
+    3, 10, 11, 12,
+    0, 14, 15,
+    0, 17, 18,
+)
+
+#: The 17 COCO keypoints followed by the 6 foot points of the COCO-WholeBody / OpenPose-25 foot
+#: set, in the order of Anny's keypoint regressor.
+KEYPOINT_NAMES: Final[tuple[str, ...]] = (
+    "nose",
+    "left_eye",
+    "right_eye",
+    "left_ear",
+    "right_ear",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+    "left_big_toe",
+    "right_big_toe",
+    "left_small_toe",
+    "right_small_toe",
+    "left_heel",
+    "right_heel",
+)
+NUM_COCO_KEYPOINTS: Final[int] = 17
+
+#: Pairs drawn when keypoints are shown as a skeleton.
+KEYPOINT_EDGES: Final[tuple[tuple[int, int], ...]] = (
+    (0, 1), (0, 2), (1, 3), (2, 4),
+    (5, 6), (5, 7), (7, 9), (6, 8), (8, 10),
+    (5, 11), (6, 12), (11, 12),
+    (11, 13), (13, 15), (12, 14), (14, 16),
+    (15, 17), (15, 19), (15, 21), (16, 18), (16, 20), (16, 22),
+)
+
+#: Index of each keypoint's left/right mirror (for horizontal-flip augmentation).
+KEYPOINT_FLIP: Final[tuple[int, ...]] = tuple(
+    KEYPOINT_NAMES.index(n.replace("left_", "@").replace("right_", "left_").replace("@", "right_"))
+    for n in KEYPOINT_NAMES
+)
