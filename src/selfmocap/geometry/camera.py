@@ -12,6 +12,10 @@ body's orientation seen from the camera and ``(Tx, Ty, depth)`` is the root in c
 The network keeps ``depth`` fixed (the paper: "we do not predict translation in the z
 direction, the focal length accounts for scaling"); synthetic ground truth stores the true one.
 
+The record holds R as a matrix: Euler angles (the paper's parameters, and the file layout) are
+singular at beta = +-90 degrees, which here is a subject seen exactly from the side, so no code
+path differentiates through them. :meth:`Camera.euler` and :meth:`Camera.from_array` convert.
+
 Pixel coordinates are continuous: pixel (row i, column j) covers ``[j, j+1) x [i, i+1)`` and its
 centre is ``(j + 0.5, i + 0.5)``; the principal point of a centred camera is ``(W/2, H/2)``.
 """
@@ -30,14 +34,14 @@ class Camera:
 
     Attributes:
         focal: (B,) focal length f in pixels.
-        euler: (B, 3) angles (alpha, beta, gamma) in radians, ``R = Rx(alpha) Ry(beta) Rz(gamma)``.
+        rotation: (B, 3, 3) R, body frame to camera frame (``R = Rx(alpha) Ry(beta) Rz(gamma)``).
         trans: (B, 2) translation (Tx, Ty) of the root in metres.
         depth: (B,) distance of the root from the camera along z, metres.
         principal: (B, 2) principal point (cx, cy) in pixels.
     """
 
     focal: torch.Tensor
-    euler: torch.Tensor
+    rotation: torch.Tensor
     trans: torch.Tensor
     depth: torch.Tensor
     principal: torch.Tensor
@@ -46,15 +50,15 @@ class Camera:
         b = self.focal.shape[0] if self.focal.ndim == 1 else None
         ok = (
             b is not None
-            and self.euler.shape == (b, 3)
+            and self.rotation.shape == (b, 3, 3)
             and self.trans.shape == (b, 2)
             and self.depth.shape == (b,)
             and self.principal.shape == (b, 2)
         )
         if not ok:
             raise ValueError(
-                "Camera fields must be focal (B,), euler (B, 3), trans (B, 2), depth (B,), "
-                f"principal (B, 2); got {tuple(self.focal.shape)}, {tuple(self.euler.shape)}, "
+                "Camera fields must be focal (B,), rotation (B, 3, 3), trans (B, 2), depth (B,), "
+                f"principal (B, 2); got {tuple(self.focal.shape)}, {tuple(self.rotation.shape)}, "
                 f"{tuple(self.trans.shape)}, {tuple(self.depth.shape)}, {tuple(self.principal.shape)}"
             )
 
@@ -62,9 +66,9 @@ class Camera:
     def batch_size(self) -> int:
         return self.focal.shape[0]
 
-    def rotation(self) -> torch.Tensor:
-        """(B, 3, 3) rotation matrix R = Rx(alpha) Ry(beta) Rz(gamma)."""
-        return euler_to_rotmat(self.euler)
+    def euler(self) -> torch.Tensor:
+        """(B, 3) Euler angles (alpha, beta, gamma) of R, radians."""
+        return rotmat_to_euler(self.rotation)
 
     def translation(self) -> torch.Tensor:
         """(B, 3) full translation (Tx, Ty, depth)."""
@@ -74,7 +78,7 @@ class Camera:
         """Select a sub-batch (any index valid for a tensor's first dimension)."""
         return Camera(
             focal=self.focal[idx],
-            euler=self.euler[idx],
+            rotation=self.rotation[idx],
             trans=self.trans[idx],
             depth=self.depth[idx],
             principal=self.principal[idx],
@@ -93,7 +97,7 @@ class Camera:
     def as_array(self) -> torch.Tensor:
         """(B, 9) packed as f, alpha, beta, gamma, Tx, Ty, depth, cx, cy (the file layout)."""
         return torch.cat(
-            [self.focal[:, None], self.euler, self.trans, self.depth[:, None], self.principal], dim=1
+            [self.focal[:, None], self.euler(), self.trans, self.depth[:, None], self.principal], dim=1
         )
 
     @staticmethod
@@ -103,14 +107,14 @@ class Camera:
             raise ValueError(f"camera array must be (B, 9), got {tuple(array.shape)}")
         return Camera(
             focal=array[:, 0],
-            euler=array[:, 1:4],
+            rotation=euler_to_rotmat(array[:, 1:4]),
             trans=array[:, 4:6],
             depth=array[:, 6],
             principal=array[:, 7:9],
         )
 
 
-_FIELDS = ("focal", "euler", "trans", "depth", "principal")
+_FIELDS = ("focal", "rotation", "trans", "depth", "principal")
 CAMERA_ARRAY_LAYOUT = ("f", "alpha", "beta", "gamma", "tx", "ty", "depth", "cx", "cy")
 
 
@@ -128,7 +132,7 @@ def to_camera_space(points: torch.Tensor, camera: Camera) -> torch.Tensor:
     """(B, N, 3) body-frame points -> (B, N, 3) camera-space points ``R X + T``."""
     _check_points(points, camera)
     # einsum legend: b batch, n points, i/j xyz
-    return torch.einsum("bij,bnj->bni", camera.rotation().to(points.dtype), points) + camera.translation()[
+    return torch.einsum("bij,bnj->bni", camera.rotation.to(points.dtype), points) + camera.translation()[
         :, None
     ].to(points.dtype)
 

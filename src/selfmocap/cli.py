@@ -1,0 +1,69 @@
+"""The ``selfmocap`` command. Thin: each subcommand parses its options, then calls one library
+function. Subcommands are registered in :data:`COMMANDS` as ``name -> "module:attribute"`` of a
+:class:`Command`, imported lazily so ``selfmocap --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from dataclasses import dataclass
+from typing import Callable
+
+#: name -> (module path, help line). Each module defines ``COMMAND: Command``.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "synth": ("selfmocap.synth.cli", "generate SURREAL-like synthetic clips with full ground truth"),
+}
+
+
+class UserError(Exception):
+    """A problem with the user's input: printed as one line, exit code 2, no traceback."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: ``configure`` adds its options, ``run`` executes the parsed arguments."""
+
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int | None]
+    description: str = ""
+
+
+def build_parser(argv: list[str]) -> tuple[argparse.ArgumentParser, Command | None]:
+    from selfmocap import __version__
+
+    parser = argparse.ArgumentParser(prog="selfmocap", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=f"selfmocap {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    chosen = None
+    for name, (module, help_line) in COMMANDS.items():
+        if argv and argv[0] == name:
+            command: Command = importlib.import_module(module).COMMAND
+            p = sub.add_parser(name, help=help_line, description=command.description or help_line)
+            command.configure(p)
+            chosen = command
+        else:
+            sub.add_parser(name, help=help_line)
+    return parser, chosen
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser, command = build_parser(argv)
+    args = parser.parse_args(argv)
+    if command is None:
+        parser.print_help()
+        return 0 if not argv else 2
+    try:
+        return int(command.run(args) or 0)
+    except UserError as err:
+        print(f"selfmocap {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"selfmocap {args.command}: interrupted; completed outputs are kept, partial ones discarded", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""The on-disk clip format (``docs/dataset.md``) and its typed reader/writer.
+
+One clip per folder ``DIR/<clip_id>/``::
+
+    meta.json        ClipMeta (format version, split, seed, size, fps, motion family, ...)
+    labels.npz       ClipLabels (pose, shape, camera, 2D/3D keypoints, 3D joints)
+    rgb/000000.png   RGB frames (lossless)
+    mask/000000.png  true person silhouette (0/255)
+    mask_input/...   the silhouette a method is *given* (degraded on the ``shift`` split only)
+    depth.npz        depth (T, H, W) float16 metres, 0 on background
+    flow.npz         flow (T-1, H, W, 2) float16 forward flow t -> t+1 in pixels,
+                     flow_valid (T-1, H, W) bool: the surface point is visible in t+1
+
+A clip is written to ``DIR/.tmp-<clip_id>`` and renamed when complete, so a folder named like a
+clip is always whole; readers ignore the ``.tmp-*`` leftovers of an interrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from selfmocap.geometry.camera import CAMERA_ARRAY_LAYOUT
+
+FORMAT_VERSION = 1
+TMP_PREFIX = ".tmp-"
+
+
+@dataclass(frozen=True)
+class ClipMeta:
+    """Clip-level facts, stored as ``meta.json``."""
+
+    clip_id: str
+    split: str
+    seed: int
+    num_frames: int
+    fps: float
+    width: int
+    height: int
+    body_model: str
+    motion_family: str
+    background: str
+    palette: str
+    degraded_mask: bool
+    format_version: int = FORMAT_VERSION
+    camera_layout: tuple[str, ...] = CAMERA_ARRAY_LAYOUT
+
+
+@dataclass(frozen=True)
+class ClipLabels:
+    """Per-frame ground truth (T frames, J = 20 joints, K = 23 keypoints), stored as ``labels.npz``.
+
+    Attributes:
+        pose: (T, 19, 3) axis-angle per articulated bone (body-model rest axes).
+        shape: (S,) body shape (Anny phenotypes), constant over the clip.
+        camera: (T, 9) Eq. 3 camera in full-frame pixels: f, alpha, beta, gamma, Tx, Ty, depth, cx, cy.
+        keypoints2d: (T, K, 3) pixel u, v and visibility (1: inside the frame and not occluded).
+        keypoints3d: (T, K, 3) keypoints in the body frame (metres, root at origin).
+        joints3d: (T, J, 3) skeleton joints in the body frame.
+    """
+
+    pose: np.ndarray
+    shape: np.ndarray
+    camera: np.ndarray
+    keypoints2d: np.ndarray
+    keypoints3d: np.ndarray
+    joints3d: np.ndarray
+
+
+def _write_png(path: Path, image: np.ndarray) -> None:
+    if image.ndim == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    if not cv2.imwrite(str(path), image):
+        raise OSError(f"could not write {path}")
+
+
+def _read_png(path: Path, color: bool) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR if color else cv2.IMREAD_GRAYSCALE)
+    if image is None:
+        raise OSError(f"could not read image {path}: missing or corrupt")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if color else image
+
+
+class ClipWriter:
+    """Writes one clip into a temporary folder; :meth:`commit` renames it into place."""
+
+    def __init__(self, root: Path, clip_id: str):
+        self.final = Path(root) / clip_id
+        self.tmp = Path(root) / f"{TMP_PREFIX}{clip_id}"
+        if self.tmp.exists():
+            shutil.rmtree(self.tmp)
+        for sub in ("rgb", "mask"):
+            (self.tmp / sub).mkdir(parents=True)
+
+    def write_frame(self, t: int, rgb: np.ndarray, mask: np.ndarray, input_mask: np.ndarray | None) -> None:
+        _write_png(self.tmp / "rgb" / f"{t:06d}.png", rgb)
+        _write_png(self.tmp / "mask" / f"{t:06d}.png", mask.astype(np.uint8) * 255)
+        if input_mask is not None:
+            (self.tmp / "mask_input").mkdir(exist_ok=True)
+            _write_png(self.tmp / "mask_input" / f"{t:06d}.png", input_mask.astype(np.uint8) * 255)
+
+    def write_clip(self, meta: ClipMeta, labels: ClipLabels, depth: np.ndarray, flow: np.ndarray, flow_valid: np.ndarray) -> None:
+        np.savez(self.tmp / "labels.npz", **{f.name: getattr(labels, f.name) for f in fields(labels)})
+        np.savez_compressed(self.tmp / "depth.npz", depth=depth.astype(np.float16))
+        np.savez_compressed(self.tmp / "flow.npz", flow=flow.astype(np.float16), flow_valid=flow_valid)
+        (self.tmp / "meta.json").write_text(json.dumps(asdict(meta), indent=1))
+
+    def commit(self) -> Path:
+        if self.final.exists():
+            shutil.rmtree(self.final)
+        os.replace(self.tmp, self.final)
+        return self.final
+
+
+class Clip:
+    """Read access to one complete clip folder. Labels load lazily; frames load on demand."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        meta_file = self.path / "meta.json"
+        if not meta_file.is_file():
+            raise FileNotFoundError(f"{self.path} is not a selfmocap clip: no meta.json")
+        raw = json.loads(meta_file.read_text())
+        if raw.get("format_version") != FORMAT_VERSION:
+            raise ValueError(
+                f"{self.path}: clip format version {raw.get('format_version')} is not supported "
+                f"(this selfmocap reads version {FORMAT_VERSION}); regenerate it with `selfmocap synth`"
+            )
+        raw["camera_layout"] = tuple(raw["camera_layout"])
+        self.meta = ClipMeta(**raw)
+        self._labels: ClipLabels | None = None
+
+    def __repr__(self) -> str:
+        return f"Clip({str(self.path)!r}, frames={self.meta.num_frames})"
+
+    def __len__(self) -> int:
+        return self.meta.num_frames
+
+    @property
+    def labels(self) -> ClipLabels:
+        if self._labels is None:
+            with np.load(self.path / "labels.npz") as z:
+                self._labels = ClipLabels(**{f.name: z[f.name] for f in fields(ClipLabels)})
+        return self._labels
+
+    def rgb(self, t: int) -> np.ndarray:
+        """(H, W, 3) uint8 RGB frame ``t``."""
+        return _read_png(self.path / "rgb" / f"{t:06d}.png", color=True)
+
+    def mask(self, t: int) -> np.ndarray:
+        """(H, W) bool true silhouette."""
+        return _read_png(self.path / "mask" / f"{t:06d}.png", color=False) > 127
+
+    def input_mask(self, t: int) -> np.ndarray:
+        """(H, W) bool silhouette given to methods (degraded on ``shift``, else the true one)."""
+        path = self.path / "mask_input" / f"{t:06d}.png"
+        if path.is_file():
+            return _read_png(path, color=False) > 127
+        return self.mask(t)
+
+    def depth(self) -> np.ndarray:
+        """(T, H, W) float32 depth in metres (0 on background)."""
+        with np.load(self.path / "depth.npz") as z:
+            return z["depth"].astype(np.float32)
+
+    def flow(self) -> tuple[np.ndarray, np.ndarray]:
+        """Ground-truth forward flow (T-1, H, W, 2) float32 and its validity (T-1, H, W) bool."""
+        with np.load(self.path / "flow.npz") as z:
+            return z["flow"].astype(np.float32), z["flow_valid"]
+
+
+def list_clips(root: str | Path) -> list[Clip]:
+    """All complete clips under ``root`` (a dataset folder or one clip folder), sorted by id."""
+    root = Path(root)
+    if not root.exists():
+        raise FileNotFoundError(f"dataset folder {root} does not exist; make one with `selfmocap synth --out {root}`")
+    if (root / "meta.json").is_file():
+        return [Clip(root)]
+    clips = [
+        Clip(p)
+        for p in sorted(root.iterdir())
+        if p.is_dir() and not p.name.startswith(TMP_PREFIX) and (p / "meta.json").is_file()
+    ]
+    if not clips:
+        raise FileNotFoundError(f"no selfmocap clips in {root}; make some with `selfmocap synth --out {root}`")
+    return clips

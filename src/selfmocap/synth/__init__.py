@@ -1,0 +1,1 @@
+"""SURREAL-like synthetic clips: motion, scene sampling, rendering and ground truth."""

@@ -1,0 +1,127 @@
+"""``selfmocap synth``: generate a split of synthetic clips, resumable and worker-count independent."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import torch
+from tqdm import tqdm
+
+from selfmocap import config as cfg
+from selfmocap.data.clip import TMP_PREFIX
+
+#: Settings that must match for clips to belong to the same dataset folder.
+_DATASET_KEYS = ("split", "seed", "frames", "size", "fps")
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    out: Path = cfg.field(help="dataset folder to write (created; rerunning resumes)")
+    split: Literal["train", "test", "shift"] = cfg.field(help="which distribution to draw from (docs/dataset.md)")
+    clips: int = cfg.field(help="number of clips in the folder when done")
+    frames: int = cfg.field(30, help="frames per clip")
+    seed: int = cfg.field(0, help="base random seed; clip i of a split is a pure function of (seed, split, i)")
+    size: int = cfg.field(256, help="frame width and height in pixels (at least 64)")
+    fps: float = cfg.field(30.0, help="frame rate of the motion")
+    workers: int = cfg.field(1, help="worker processes (the output does not depend on it)")
+    preview: bool = cfg.field(False, help="also write preview.png, a contact sheet, into every clip")
+
+
+def validate(config: SynthConfig) -> None:
+    """Raise ``UserError`` with a one-line message for bad arguments."""
+    from selfmocap.cli import UserError
+
+    if config.clips < 1:
+        raise UserError(f"--clips must be at least 1, got {config.clips}")
+    if config.frames < 1:
+        raise UserError(f"--frames must be at least 1, got {config.frames}")
+    if config.size < 64:
+        raise UserError(f"--size must be at least 64 pixels (a person needs room), got {config.size}")
+    if config.workers < 1:
+        raise UserError(f"--workers must be at least 1, got {config.workers}")
+    if config.fps <= 0:
+        raise UserError(f"--fps must be positive, got {config.fps}")
+    try:
+        config.out.mkdir(parents=True, exist_ok=True)
+        probe = config.out / f"{TMP_PREFIX}write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise UserError(f"cannot write to --out {config.out}: {err.strerror or err}; choose a writable folder") from None
+    settings = config.out / "synth_config.json"
+    if settings.is_file():
+        old = json.loads(settings.read_text())["config"]
+        new = cfg.to_dict(config)
+        differ = [k for k in _DATASET_KEYS if old.get(k) != new.get(k)]
+        if differ:
+            raise UserError(
+                f"{config.out} holds clips made with other settings ({', '.join(f'{k}={old.get(k)}' for k in differ)}); "
+                "use another --out or delete that folder"
+            )
+
+
+def clip_id(split: str, index: int) -> str:
+    return f"{split}_{index:06d}"
+
+
+_WORKER_BODY = None
+
+
+def _init_worker() -> None:
+    global _WORKER_BODY
+    torch.set_num_threads(1)
+    from selfmocap.body import load_body_model
+
+    _WORKER_BODY = load_body_model()
+
+
+def _render_one(args: tuple[SynthConfig, int]) -> tuple[int, int]:
+    from selfmocap.synth.generator import render_clip
+
+    config, index = args
+    render_clip(
+        config.out, clip_id(config.split, index), config.split, config.seed, index, _WORKER_BODY,
+        config.frames, config.size, config.fps, preview=config.preview,
+    )
+    return index, config.frames
+
+
+def generate(config: SynthConfig) -> list[Path]:
+    """Write ``config.clips`` clips (skipping complete ones), return all clip folders."""
+    from selfmocap import __version__
+
+    validate(config)
+    for leftover in config.out.glob(f"{TMP_PREFIX}*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    cfg.save_config(config, config.out / "synth_config.json", selfmocap_version=__version__, torch_version=torch.__version__)
+    todo = [i for i in range(config.clips) if not (config.out / clip_id(config.split, i) / "meta.json").is_file()]
+    done = config.clips - len(todo)
+    if done:
+        print(f"resuming: {done} of {config.clips} clips already complete in {config.out}")
+    start = time.perf_counter()
+    frames = 0
+    bar = tqdm(total=len(todo), desc=f"synth {config.split}", unit="clip")
+    if config.workers == 1 or len(todo) <= 1:
+        threads = torch.get_num_threads()
+        _init_worker()
+        try:
+            for i in todo:
+                frames += _render_one((config, i))[1]
+                bar.update(1)
+                bar.set_postfix(fps=f"{frames / (time.perf_counter() - start):.1f}")
+        finally:
+            torch.set_num_threads(threads)
+    else:
+        with mp.get_context("spawn").Pool(config.workers, initializer=_init_worker) as pool:
+            for _, n in pool.imap_unordered(_render_one, [(config, i) for i in todo]):
+                frames += n
+                bar.update(1)
+                bar.set_postfix(fps=f"{frames / (time.perf_counter() - start):.1f}")
+    bar.close()
+    return [config.out / clip_id(config.split, i) for i in range(config.clips)]

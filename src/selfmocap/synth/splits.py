@@ -1,0 +1,79 @@
+"""What each synthetic split draws from. ``test`` is ``train``'s distribution with disjoint random
+streams (the paper's "Surreal" setting); ``shift`` is a deliberate domain gap (the "Human3.6M"
+setting): other motions, body shapes, clothing palette, backgrounds, lighting and camera ranges,
+and silhouettes from background subtraction instead of the true ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from selfmocap.synth.motion import SHIFT_FAMILIES, TRAIN_FAMILIES
+
+Split = Literal["train", "test", "shift"]
+SPLITS: tuple[str, ...] = ("train", "test", "shift")
+#: Mixed into every clip's random stream so that splits never share one, whatever ``--seed``.
+SPLIT_CODES = {"train": 0, "test": 1, "shift": 2}
+
+
+@dataclass(frozen=True)
+class SplitSpec:
+    """Sampling ranges of one split (angles in degrees, distances in metres)."""
+
+    families: tuple[str, ...]
+    shape_low: tuple[float, ...]  #: per phenotype (gender, age, muscle, weight, height, proportions)
+    shape_high: tuple[float, ...]
+    extreme_shapes: bool  #: push weight/height/muscle to the tails of their range
+    distance: tuple[float, float]
+    elevation: tuple[float, float]
+    focal_factor: tuple[float, float]  #: focal length / frame size
+    palette: str
+    light_palette: str
+    degraded_mask: bool
+
+
+_TRAIN = SplitSpec(
+    families=TRAIN_FAMILIES,
+    shape_low=(0.0, 0.35, 0.2, 0.2, 0.2, 0.3),
+    shape_high=(1.0, 0.85, 0.8, 0.8, 0.8, 0.7),
+    extreme_shapes=False,
+    distance=(2.5, 5.0),
+    elevation=(-10.0, 15.0),
+    focal_factor=(1.0, 1.6),
+    palette="train",
+    light_palette="train",
+    degraded_mask=False,
+)
+SPEC: dict[str, SplitSpec] = {
+    "train": _TRAIN,
+    "test": _TRAIN,
+    "shift": SplitSpec(
+        families=SHIFT_FAMILIES,
+        shape_low=(0.0, 0.5, 0.0, 0.0, 0.0, 0.0),
+        shape_high=(1.0, 1.0, 1.0, 1.0, 1.0, 1.0),
+        extreme_shapes=True,
+        distance=(3.5, 6.5),
+        elevation=(15.0, 35.0),
+        focal_factor=(1.6, 2.4),
+        palette="shift",
+        light_palette="shift",
+        degraded_mask=True,
+    ),
+}
+
+
+def sample_shape(rng: np.random.Generator, spec: SplitSpec) -> np.ndarray:
+    """(6,) Anny phenotypes for one subject."""
+    shape = rng.uniform(spec.shape_low, spec.shape_high)
+    if spec.extreme_shapes:
+        for i in (2, 3, 4):  # muscle, weight, height: from the tails the train split never sees
+            shape[i] = rng.uniform(0.0, 0.18) if rng.uniform() < 0.5 else rng.uniform(0.82, 1.0)
+    return shape.astype(np.float32)
+
+
+def clip_rng(seed: int, split: str, index: int) -> np.random.Generator:
+    """The random stream of clip ``index`` of ``split``: independent of worker count and order."""
+    return np.random.default_rng([int(seed), SPLIT_CODES[split], int(index)])
