@@ -70,27 +70,33 @@ def test_visible_keypoints_land_in_the_mask(test_split):
 def test_flow_warps_frame_t_plus_1_onto_frame_t(test_split):
     """Backward warping I_{t+1}(p + flow(p)) reproduces I_t(p) on person pixels visible in both.
 
-    Tolerance: shading changes a little as the surface turns towards/away from the light and
-    bilinear resampling of a textured surface blurs it, so we require a mean absolute error
-    below 12 grey levels (of 255), and at least 4x lower than with zero flow.
+    Tolerance: the textures are sampled at pixel centres without anti-aliasing and shading
+    changes as the surface turns, so bilinear warping cannot be exact. We require a mean absolute
+    error below 16 grey levels (of 255), below the no-motion error where the mean motion exceeds a
+    pixel, and below the error of the
+    same flow moved by half a pixel in any direction (so the flow is right to sub-pixel level).
     """
     import cv2
 
+    def warp_error(a, b, flow, mask, dx=0.0, dy=0.0):
+        rows, cols = np.mgrid[0 : a.shape[0], 0 : a.shape[1]].astype(np.float32)
+        warped = cv2.remap(b, cols + flow[..., 0] + dx, rows + flow[..., 1] + dy, cv2.INTER_LINEAR)
+        return np.abs(warped - a)[mask].mean()
+
+    checked = 0
     for clip in list_clips(test_split):
         flow, valid = clip.flow()
         for t in range(len(clip) - 1):
             a, b = clip.rgb(t).astype(np.float32), clip.rgb(t + 1).astype(np.float32)
             person = clip.mask(t) & valid[t]
-            rows, cols = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32)
-            map_x = cols + flow[t, ..., 0]
-            map_y = rows + flow[t, ..., 1]
-            warped = cv2.remap(b, map_x, map_y, cv2.INTER_LINEAR)
-            err = np.abs(warped - a)[person].mean()
-            err_static = np.abs(b - a)[person].mean()
-            moving = np.linalg.norm(flow[t][person], axis=-1).mean() > 0.5
-            assert err < 12
-            if moving:
-                assert err < err_static / 4 or err < 3
+            err = warp_error(a, b, flow[t], person)
+            assert err < 16
+            if np.linalg.norm(flow[t][person], axis=-1).mean() > 1.0:  # below, interpolation blur dominates
+                assert err < np.abs(b - a)[person].mean()
+            for dx, dy in [(0.5, 0), (-0.5, 0), (0, 0.5), (0, -0.5)]:
+                assert err < warp_error(a, b, flow[t], person, dx, dy)
+            checked += 1
+    assert checked >= 4
 
 
 def test_shift_split_has_degraded_input_masks(shift_split):

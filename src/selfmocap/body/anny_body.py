@@ -38,7 +38,8 @@ def _load_anny(dtype: torch.dtype):
         regressor = anny.KeypointsRegressor.coco(model, labels=list(KEYPOINT_NAMES))
         model = model.to(dtype)
         regressor = regressor.to(dtype)
-    model.requires_grad_(False)
+        model.requires_grad_(False)
+        model()  # the first call compiles Warp's skinning kernel, which prints a banner
     return model, regressor
 
 

@@ -19,8 +19,7 @@ import torch
 from selfmocap.body.model import BodyModel, BodyOutput
 from selfmocap.data.clip import ClipLabels, ClipMeta, ClipWriter
 from selfmocap.geometry.camera import Camera, project_camera_space
-from selfmocap.render.raycast import Fragments, rasterize
-from selfmocap.render.shading import sample_appearance, sample_light, shade
+from selfmocap.render import Fragments, RayCaster, SurfaceLayout, rasterize, sample_appearance, sample_light, shade
 from selfmocap.synth.backgrounds import sample_background
 from selfmocap.synth.degrade import background_subtraction_mask
 from selfmocap.synth.motion import Motion, MotionSource, ProceduralMotion
@@ -149,6 +148,16 @@ def correspondence_flow(
     return flow, valid
 
 
+_LAYOUTS: dict[int, SurfaceLayout] = {}
+
+
+def _surface_layout(body: BodyModel) -> SurfaceLayout:
+    """The body's texture layout (body parts, UVs), computed once per body model."""
+    if id(body) not in _LAYOUTS:
+        _LAYOUTS[id(body)] = SurfaceLayout.from_body(body)
+    return _LAYOUTS[id(body)]
+
+
 def render_clip(
     out_dir: Path,
     clip_id: str,
@@ -175,7 +184,7 @@ def render_clip(
         kp_cam = _to_camera(posed.keypoints.double(), camera)
         kp_uv = project_camera_space(torch.from_numpy(kp_cam).double(), camera).float().numpy()
     faces = body.faces.numpy().astype(np.int64)
-    appearance = sample_appearance(rng, spec.palette)
+    appearance = sample_appearance(rng, _surface_layout(body), spec.palette)
     light = sample_light(rng, spec.light_palette)
     focal, principal = float(scene.camera[0, 0]), scene.camera[0, 7:9].astype(np.float32)
     writer = ClipWriter(out_dir, clip_id)
@@ -184,9 +193,11 @@ def render_clip(
     flow_valid = np.zeros((max(num_frames - 1, 0), size, size), bool)
     kp2d = np.zeros((num_frames, kp_uv.shape[1], 3), np.float32)
     frags: list[Fragments] = []
-    with timer("rays"):
-        for t in range(num_frames):
-            frags.append(rasterize(verts_cam[t], faces, focal, principal, size, size))
+    for t in range(num_frames):
+        with timer("scene build"):
+            caster = RayCaster(verts_cam[t], faces)
+        with timer("rays"):
+            frags.append(rasterize(verts_cam[t], faces, focal, principal, size, size, caster=caster))
             depth[t] = frags[t].depth
     for t in range(num_frames):
         frag = frags[t]
