@@ -27,7 +27,7 @@ bone                    +X                           +Y                         
 ======================  ===========================  ===========================  =========================
 spine, neck, head       flex forward                 bend to the left             turn to the left
 clavicle                axial spin                   depress (shrug is -Y)        retract (protract is -Z)
-shoulder                extend (flex forward is -X)  humeral rotation             adduct (abduct is -Z)
+shoulder                extend (flex forward is -X)  rotate internally            adduct (abduct is -Z)
 elbow                   extend (flex is -X)          swing about upper arm        swing in frontal plane
 hip                     extend (flex is -X)          adduct (abduct is -Y)        rotate externally
 knee                    flex                         (locked)                     (locked)
@@ -50,13 +50,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Final, overload
+from typing import Final, TypeVar
 
 import numpy as np
 import roma
 import torch
 
 from selfmocap.body.names import ANNY_ARTICULATED_BONES
+
+#: A torch tensor or a numpy array; functions return the type they are given.
+ArrayT = TypeVar("ArrayT", torch.Tensor, np.ndarray)
 
 #: Abduction of Anny's rest (A-pose) upper arm from the vertical, and flexion of its rest elbow.
 REST_ARM_ABDUCTION_DEG: Final[float] = 42.0
@@ -172,33 +175,24 @@ def _bounds(limits: JointLimits, like: torch.Tensor) -> tuple[torch.Tensor, torc
     return torch.tensor(limits.lower, **kw), torch.tensor(limits.upper, **kw)
 
 
-@overload
-def pose_to_euler(pose: torch.Tensor, limits: JointLimits = ...) -> torch.Tensor: ...
-@overload
-def pose_to_euler(pose: np.ndarray, limits: JointLimits = ...) -> np.ndarray: ...
-def pose_to_euler(pose, limits=ANNY_JOINT_LIMITS):
+def pose_to_euler(pose: ArrayT, limits: JointLimits = ANNY_JOINT_LIMITS) -> ArrayT:
     """(..., 19, 3) axis-angle -> (..., 19, 3) intrinsic XYZ Euler angles in the limit frames."""
     if isinstance(pose, np.ndarray):
         return _torch_pose_to_euler(torch.from_numpy(pose), limits).numpy()
     return _torch_pose_to_euler(pose, limits)
 
 
-@overload
-def euler_to_pose(euler: torch.Tensor, limits: JointLimits = ...) -> torch.Tensor: ...
-@overload
-def euler_to_pose(euler: np.ndarray, limits: JointLimits = ...) -> np.ndarray: ...
-def euler_to_pose(euler, limits=ANNY_JOINT_LIMITS):
-    """(..., 19, 3) Euler angles in the limit frames -> (..., 19, 3) axis-angle (inverse of :func:`pose_to_euler`)."""
+def euler_to_pose(euler: ArrayT, limits: JointLimits = ANNY_JOINT_LIMITS) -> ArrayT:
+    """(..., 19, 3) Euler angles in the limit frames -> (..., 19, 3) axis-angle.
+
+    The inverse of :func:`pose_to_euler` for middle (Y) angles inside (-90, 90) degrees.
+    """
     if isinstance(euler, np.ndarray):
         return _torch_euler_to_pose(torch.from_numpy(euler), limits).numpy()
     return _torch_euler_to_pose(euler, limits)
 
 
-@overload
-def clamp_pose(pose: torch.Tensor, limits: JointLimits = ...) -> torch.Tensor: ...
-@overload
-def clamp_pose(pose: np.ndarray, limits: JointLimits = ...) -> np.ndarray: ...
-def clamp_pose(pose, limits=ANNY_JOINT_LIMITS):
+def clamp_pose(pose: ArrayT, limits: JointLimits = ANNY_JOINT_LIMITS) -> ArrayT:
     """Project a pose into the limits by clipping its Euler angles.
 
     Args:
@@ -214,16 +208,12 @@ def clamp_pose(pose, limits=ANNY_JOINT_LIMITS):
     return _torch_euler_to_pose(torch.minimum(torch.maximum(euler, lower), upper), limits)
 
 
-@overload
-def limit_violation(pose: torch.Tensor, limits: JointLimits = ...) -> torch.Tensor: ...
-@overload
-def limit_violation(pose: np.ndarray, limits: JointLimits = ...) -> np.ndarray: ...
-def limit_violation(pose, limits=ANNY_JOINT_LIMITS):
+def limit_violation(pose: ArrayT, limits: JointLimits = ANNY_JOINT_LIMITS) -> ArrayT:
     """Joint-limit penalty: sum over bones and axes of the squared excess of the Euler angles.
 
     ``sum_j,a relu(lower - e)^2 + relu(e - upper)^2`` (radians squared). Zero inside the limits,
-    positive outside, differentiable in torch (a pose prior); the Euler angles are singular only
-    at a middle angle of +-90 deg, which is far outside every bone's range.
+    positive outside, differentiable in torch (a pose prior). The Euler angles, hence the
+    gradient, are singular only where a middle angle is exactly +-90 deg, far outside every range.
 
     Args:
         pose: (..., 19, 3) axis-angle (torch tensor or numpy array).

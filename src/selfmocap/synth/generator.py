@@ -22,7 +22,7 @@ from selfmocap.geometry.camera import Camera, project_camera_space
 from selfmocap.render import Fragments, RayCaster, SurfaceLayout, rasterize, sample_appearance, sample_light, shade
 from selfmocap.synth.backgrounds import sample_background
 from selfmocap.synth.degrade import background_subtraction_mask
-from selfmocap.synth.motion import Motion, MotionSource, ProceduralMotion
+from selfmocap.synth.motion import Motion, MotionSource, ProceduralMotion, fit_root_to_body
 from selfmocap.synth.splits import SPEC, clip_rng, sample_shape
 
 #: A keypoint counts as occluded when the rendered surface at its pixel is this much closer (m).
@@ -74,6 +74,9 @@ def sample_scene(
     source = motion_source or ProceduralMotion(spec.families)
     motion = source.sample(rng, num_frames, fps)
     with torch.no_grad():
+        rest = body(torch.zeros(1, body.num_pose_joints, 3), torch.from_numpy(shape)[None])
+        # strides and sinking scale with this subject's legs, so the feet stay planted
+        motion = fit_root_to_body(motion, float(rest.keypoints[0, 15:, 1].max()))
         out = body(torch.from_numpy(motion.pose), torch.from_numpy(shape)[None])
     focal = size * rng.uniform(*spec.focal_factor)
     elevation = math.radians(rng.uniform(*spec.elevation))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final, Protocol
 
 import numpy as np
@@ -151,7 +151,13 @@ class _Pose:
     def spine(self, flex=0.0, bend=0.0, twist=0.0) -> None:
         """Trunk flexion forward, bend to the left, twist to the left, over the three segments."""
         for bone, w in (("spine05", 0.4), ("spine03", 0.3), ("spine01", 0.3)):
-            self._add(bone, None, w * np.asarray(flex), w * np.asarray(bend), (w if bone != "spine05" else 0.2) * np.asarray(twist))
+            self._add(
+                bone,
+                None,
+                w * np.asarray(flex),
+                w * np.asarray(bend),
+                (w if bone != "spine05" else 0.2) * np.asarray(twist),
+            )
 
     def neck(self, flex=0.0, bend=0.0, turn=0.0) -> None:
         """Head nod down, tilt to the left, turn to the left, over neck and head."""
@@ -186,7 +192,9 @@ class _Pose:
         the ankle cancels their sum.
         """
         for side in sides:
-            chain = self.pitch + sum(self.euler[:, _BONE[f"{b}.{side}"], 0] for b in ("upperleg01", "lowerleg01"))
+            chain = self.pitch + sum(
+                self.euler[:, _BONE[f"{b}.{side}"], 0] for b in ("upperleg01", "lowerleg01")
+            )
             self._add("foot", side, -np.asarray(weight) * chain)
 
 
@@ -273,11 +281,16 @@ def _walk(rng: np.random.Generator, b: _Pose) -> None:
     phase = rng.uniform() + stride_hz * t
     for side, p in (("L", phase), ("R", phase + 0.5)):
         c = np.cos(2 * math.pi * p)
-        b.hip(side, lean + 3 + 20 * amp * np.cos(2 * math.pi * (p + 0.08)), 3 - 3 * np.sin(2 * math.pi * p), 3)
+        b.hip(
+            side, lean + 3 + 20 * amp * np.cos(2 * math.pi * (p + 0.08)), 3 - 3 * np.sin(2 * math.pi * p), 3
+        )
         b.knee(side, 4 + 15 * amp * _bump(p, 0.14, 0.06) + 58 * amp * _bump(p, 0.69, 0.12))
         b.ankle(
             side,
-            4 * _bump(p, 0.06, 0.04) - 10 * _bump(p, 0.42, 0.1) + 16 * _bump(p, 0.62, 0.05) - 6 * _bump(p, 0.85, 0.08),
+            4 * _bump(p, 0.06, 0.04)
+            - 10 * _bump(p, 0.42, 0.1)
+            + 16 * _bump(p, 0.62, 0.05)
+            - 6 * _bump(p, 0.85, 0.08),
         )
         b.shoulder(side, 4 - 25 * arm * c, 8, 5)  # the arm swings against the leg of its side
         b.elbow(side, 15 * arm * (1 + c) / 2)  # bending more when the arm is forward
@@ -355,7 +368,9 @@ def _turn(rng: np.random.Generator, b: _Pose) -> None:
         b.knee(side, 3 + 45 * lift)
         b.shoulder(side, _wander(rng, t, 8, 0.3), 6, 5)
     lead = -np.clip(ahead, -70, 70)  # the gaze leads the turn (left positive)
-    look = _keyframes(rng, t, rng.uniform(0.8, 1.6), lambda r, k: np.array([r.uniform(-60, 60), r.uniform(-15, 20)]))(t)
+    look = _keyframes(
+        rng, t, rng.uniform(0.8, 1.6), lambda r, k: np.array([r.uniform(-60, 60), r.uniform(-15, 20)])
+    )(t)
     b.spine(twist=0.3 * lead + 0.3 * look[:, 0], flex=rng.uniform(0, 5))
     b.neck(flex=look[:, 1], turn=0.7 * lead + 0.6 * look[:, 0])
     b.flat_feet()
@@ -368,7 +383,10 @@ def _bend(rng: np.random.Generator, b: _Pose) -> None:
     side = rng.choice(_SIDES)
     one_hand = float(rng.uniform() < 0.5)
     depth = _keyframes(
-        rng, t, rng.uniform(1.2, 2.0), lambda r, k: np.array([r.uniform(0.55, 1.0) if k % 2 else r.uniform(0.0, 0.1)])
+        rng,
+        t,
+        rng.uniform(1.2, 2.0),
+        lambda r, k: np.array([r.uniform(0.55, 1.0) if k % 2 else r.uniform(0.0, 0.1)]),
     )(t)[:, 0]
     # Forward tilt of the thigh and backward tilt of the shin: a squat brings the knees forward,
     # a stoop keeps the legs straight but tilted back so that the hips go behind the ankles.
@@ -410,8 +428,12 @@ def _idle(rng: np.random.Generator, b: _Pose) -> None:
         b.shoulder(side, arm[:, 0], arm[:, 1], arm[:, 2])
         b.elbow(side, arm[:, 3])
     b.roll += 0.5 * shift
-    b.spine(flex=1.5 * np.sin(2 * math.pi * rng.uniform(0.2, 0.3) * t + rng.uniform(0, 6.3)), bend=-0.5 * shift)
-    look = _keyframes(rng, t, rng.uniform(1.0, 2.5), lambda r, k: np.array([r.uniform(-45, 45), r.uniform(-10, 20)]))(t)
+    b.spine(
+        flex=1.5 * np.sin(2 * math.pi * rng.uniform(0.2, 0.3) * t + rng.uniform(0, 6.3)), bend=-0.5 * shift
+    )
+    look = _keyframes(
+        rng, t, rng.uniform(1.0, 2.5), lambda r, k: np.array([r.uniform(-45, 45), r.uniform(-10, 20)])
+    )(t)
     b.neck(flex=look[:, 1], turn=look[:, 0])
     b.spine(twist=0.2 * look[:, 0])
     b.flat_feet()
@@ -546,13 +568,15 @@ def _stretch_key(r: np.random.Generator, name: str, side: str) -> np.ndarray:
             p.shoulder(s, 10, 85)
         p.spine(twist=twist)
         p.neck(turn=0.8 * twist)
-    elif name == "lunge":  # both feet reach the ground: 0.39 cos 60 + 0.40 cos 10 ~ 0.39 cos 30 + 0.40 cos 50
-        p.hip(side, 60 * a, 5)
-        p.knee(side, 70 * a)
-        p.hip(other, -30 * a, 5)
-        p.knee(other, 20 * a)
-        p.ankle(other, 30 * a)  # on the toes
+    elif name == "lunge":
+        # A low lunge on the back toes, both feet on the ground (neutral skeleton): front ankle
+        # 0.39 cos 60 + 0.40 cos 10 + heel 0.04 = back toe 0.39 cos 20 + 0.40 cos 80 + 0.19.
+        p.hip(side, 60, 5)
+        p.knee(side, 70)
         p.flat_feet((side,))
+        p.hip(other, -20, 5)
+        p.knee(other, 60)
+        p.ankle(other, -10)
         for s in _SIDES:
             p.shoulder(s, 160 * a, 10)
     elif name == "quad":  # standing on one leg, holding the other foot behind
@@ -688,6 +712,24 @@ def _place_root(pose: np.ndarray, root: np.ndarray, lift: np.ndarray, contact: n
         w = 0.5 * (weight[1:] + weight[:-1])[..., None]
         trans[1:, [0, 2]] = np.cumsum(-(w * np.diff(anchor, axis=0)).sum(1), axis=0)
     return trans
+
+
+#: Depth of the lowest foot point below the root at rest for the neutral shape (m): the leg length
+#: the root placement assumes.
+NEUTRAL_FOOT_DEPTH: Final[float] = 0.851
+
+
+def fit_root_to_body(motion: Motion, foot_depth: float) -> Motion:
+    """Scale the root path to a subject whose lowest rest foot point is ``foot_depth`` metres below
+    the root (``body(zeros, shape).keypoints[0, 15:, 1].max()``).
+
+    The root placement runs on the neutral skeleton; the strides and the sinking of a taller or
+    shorter subject scale with the leg, so scaling ``root_trans`` keeps the feet planted.
+    """
+    if not foot_depth > 0:
+        raise ValueError(f"foot_depth must be positive, got {foot_depth}")
+    scale = np.float32(foot_depth / NEUTRAL_FOOT_DEPTH)
+    return replace(motion, root_trans=motion.root_trans * scale)
 
 
 def generate_motion(
