@@ -1,0 +1,41 @@
+"""Self-supervised losses (section 3.1 of Tung et al., 2017), one per file: keypoint, motion
+and segmentation re-projection errors. Formulas and normalisation: ``docs/losses.md``."""
+
+from selfmocap.losses.config import (
+    SegmentationForm,
+    SelfSupervisedLossConfig,
+    SelfSupervisedLossWeights,
+    SelfSupervisedTerms,
+)
+from selfmocap.losses.keypoint import KeypointReprojectionLoss, keypoint_reprojection_loss
+from selfmocap.losses.motion import MotionReprojectionLoss, bilinear_sample, motion_reprojection_loss
+from selfmocap.losses.segmentation import (
+    SegmentationChamferLoss,
+    SegmentationDistanceMapLoss,
+    downsample_mask,
+    mask_distance_transform,
+    model_distance_maps,
+    nearest_neighbours,
+    segmentation_chamfer_loss,
+    segmentation_distance_map_loss,
+)
+
+__all__ = [
+    "KeypointReprojectionLoss",
+    "MotionReprojectionLoss",
+    "SegmentationChamferLoss",
+    "SegmentationDistanceMapLoss",
+    "SegmentationForm",
+    "SelfSupervisedLossConfig",
+    "SelfSupervisedLossWeights",
+    "SelfSupervisedTerms",
+    "bilinear_sample",
+    "downsample_mask",
+    "keypoint_reprojection_loss",
+    "mask_distance_transform",
+    "model_distance_maps",
+    "motion_reprojection_loss",
+    "nearest_neighbours",
+    "segmentation_chamfer_loss",
+    "segmentation_distance_map_loss",
+]

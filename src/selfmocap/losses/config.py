@@ -1,0 +1,61 @@
+"""Configuration of the self-supervised losses: their weights and options, and the record of
+the unweighted terms (section 3.1; ``docs/losses.md``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Literal
+
+import torch
+
+from selfmocap import config as cfg
+
+SegmentationForm = Literal["chamfer", "distance_map"]
+
+
+@dataclass(frozen=True)
+class SelfSupervisedLossWeights:
+    """Weight of each self-supervised term in the adaptation loss (not tuned yet: the paper gives
+    none). With ``scale`` = crop side, keypoint and segmentation terms are squared distances in
+    crop sides and the motion term an L1 distance in crop sides (``docs/losses.md``)."""
+
+    keypoint: float = cfg.field(
+        1.0, help="Eq. 4 keypoint re-projection: confidence-weighted squared error in crop sides")
+    segmentation: float = cfg.field(
+        1.0, help="Eq. 5 segmentation Chamfer: mean squared distance in crop sides (both ways)")
+    motion: float = cfg.field(
+        1.0, help="section 3.1 motion re-projection: mean L1 flow error of visible vertices in crop sides")
+
+
+@dataclass(frozen=True)
+class SelfSupervisedLossConfig:
+    """Weights and options of the self-supervised losses."""
+
+    weights: SelfSupervisedLossWeights = cfg.field(default_factory=SelfSupervisedLossWeights, help="loss weights")
+    segmentation_form: SegmentationForm = cfg.field(
+        "chamfer", help="'chamfer': Eq. 5 point sets; 'distance_map': Eq. 6-7 thresholded distance maps")
+    segmentation_downsample: int = cfg.field(2, help="segmentation loss resolution divisor (paper: 2, half resolution)")
+
+    def __post_init__(self) -> None:
+        if self.segmentation_downsample < 1:
+            raise ValueError(f"segmentation_downsample must be >= 1, got {self.segmentation_downsample}")
+
+
+@dataclass(frozen=True)
+class SelfSupervisedTerms:
+    """Unweighted self-supervised terms (scalars), named as in :class:`SelfSupervisedLossWeights`."""
+
+    keypoint: torch.Tensor
+    segmentation: torch.Tensor
+    motion: torch.Tensor
+
+    def total(self, weights: SelfSupervisedLossWeights) -> torch.Tensor:
+        return sum(getattr(weights, f.name) * getattr(self, f.name) for f in fields(self))
+
+    def stacked(self) -> torch.Tensor:
+        """(3,) the detached terms in field order (for logging)."""
+        return torch.stack([getattr(self, f.name).detach() for f in fields(self)])
+
+    @staticmethod
+    def names() -> tuple[str, ...]:
+        return tuple(f.name for f in fields(SelfSupervisedTerms))
