@@ -11,9 +11,13 @@ import sys
 from dataclasses import dataclass
 from typing import Callable
 
-#: name -> (module path, help line). Each module defines ``COMMAND: Command``.
+#: name -> ("module:attribute" of its :class:`Command`, help line).
 COMMANDS: dict[str, tuple[str, str]] = {
-    "synth": ("selfmocap.synth.cli", "generate SURREAL-like synthetic clips with full ground truth"),
+    "synth": ("selfmocap.synth.cli:COMMAND", "generate SURREAL-like synthetic clips with full ground truth"),
+    "pretrain": ("selfmocap.training.cli:COMMAND", "supervised pretraining of the paper's network on synthetic clips"),
+    "predict": ("selfmocap.adapt.cli:PREDICT", "predict with the pretrained network, no adaptation (the paper's baseline)"),
+    "evaluate": ("selfmocap.eval.cli:COMMAND", "3D errors (mm) of predictions against the clips' ground truth"),
+    "adapt": ("selfmocap.adapt.cli:ADAPT", "self-supervised test-time adaptation of the network's weights (the paper's method)"),
 }
 
 
@@ -39,7 +43,8 @@ def build_parser(argv: list[str]) -> tuple[argparse.ArgumentParser, Command | No
     chosen = None
     for name, (module, help_line) in COMMANDS.items():
         if argv and argv[0] == name:
-            command: Command = importlib.import_module(module).COMMAND
+            module_name, attribute = module.split(":")
+            command: Command = getattr(importlib.import_module(module_name), attribute)
             p = sub.add_parser(name, help=help_line, description=command.description or help_line)
             command.configure(p)
             chosen = command

@@ -20,9 +20,14 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
-def field(default: Any = dataclasses.MISSING, *, help: str, flag: str | None = None, choices=None, default_factory=dataclasses.MISSING):
-    """A config field with its help text (and optionally its CLI flag name and choices)."""
-    metadata = {"help": help, "flag": flag, "choices": choices}
+def field(default: Any = dataclasses.MISSING, *, help: str, flag: str | None = None, choices=None,
+          default_factory=dataclasses.MISSING, prefix: str = ""):
+    """A config field with its help text (and optionally its CLI flag name and choices).
+
+    For a nested dataclass field, ``prefix`` is put before the flags of its own fields
+    (``prefix="weight-"`` gives ``--weight-keypoint``); by default they are exposed unprefixed.
+    """
+    metadata = {"help": help, "flag": flag, "choices": choices, "prefix": prefix}
     if default_factory is not dataclasses.MISSING:
         return dataclasses.field(default_factory=default_factory, metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
@@ -38,21 +43,22 @@ def _base_type(tp):
     return tp
 
 
-def add_options(parser: argparse.ArgumentParser, cls: type, prefix: str = "") -> None:
-    """Add one ``--option`` per field of dataclass ``cls`` (nested dataclasses get ``--prefix.x``)."""
+def add_options(parser: argparse.ArgumentParser, cls: type, path: str = "", flag_prefix: str = "") -> None:
+    """Add one ``--option`` per field of dataclass ``cls``; nested dataclasses are flattened (their
+    flags get the field's ``prefix``)."""
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         tp = hints[f.name]
         if dataclasses.is_dataclass(tp):
-            add_options(parser, tp, prefix=f"{prefix}{f.name}.")
+            add_options(parser, tp, path=f"{path}{f.name}.", flag_prefix=flag_prefix + f.metadata.get("prefix", ""))
             continue
         if f.metadata.get("flag") == "":
             continue  # positional or handled by the command itself
-        flag = f.metadata.get("flag") or "--" + (prefix + f.name).replace("_", "-")
+        flag = f.metadata.get("flag") or "--" + (flag_prefix + f.name).replace("_", "-")
         default = f.default if f.default is not dataclasses.MISSING else (
             f.default_factory() if f.default_factory is not dataclasses.MISSING else None
         )
-        kwargs: dict[str, Any] = {"dest": (prefix + f.name).replace(".", "__"), "help": f.metadata.get("help", "")}
+        kwargs: dict[str, Any] = {"dest": (path + f.name).replace(".", "__"), "help": f.metadata.get("help", "")}
         base = _base_type(tp)
         choices = f.metadata.get("choices")
         if typing.get_origin(tp) is typing.Literal:
@@ -62,6 +68,7 @@ def add_options(parser: argparse.ArgumentParser, cls: type, prefix: str = "") ->
             kwargs["default"] = default
         else:
             kwargs["type"] = base if base in (int, float, str) else (Path if base is Path else str)
+            kwargs["metavar"] = f.name.upper()
             kwargs["default"] = default
             if choices:
                 kwargs["choices"] = choices
@@ -72,16 +79,16 @@ def add_options(parser: argparse.ArgumentParser, cls: type, prefix: str = "") ->
         parser.add_argument(flag, **kwargs)
 
 
-def from_args(cls: type[T], args: argparse.Namespace, prefix: str = "", **overrides) -> T:
+def from_args(cls: type[T], args: argparse.Namespace, path: str = "", **overrides) -> T:
     """Build dataclass ``cls`` from parsed arguments (the inverse of :func:`add_options`)."""
     hints = typing.get_type_hints(cls)
     values = {}
     for f in dataclasses.fields(cls):
         tp = hints[f.name]
         if dataclasses.is_dataclass(tp):
-            values[f.name] = from_args(tp, args, prefix=f"{prefix}{f.name}.")
+            values[f.name] = from_args(tp, args, path=f"{path}{f.name}.")
             continue
-        key = (prefix + f.name).replace(".", "__")
+        key = (path + f.name).replace(".", "__")
         if hasattr(args, key):
             values[f.name] = getattr(args, key)
     values.update(overrides)

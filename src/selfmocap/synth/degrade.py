@@ -44,3 +44,27 @@ def background_subtraction_mask(
     mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, kernel)
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel)
     return mask.astype(bool)
+
+
+def noisy_segmentation(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(H, W) bool mask degraded like an imperfect segmenter, when no background is at hand.
+
+    The boundary moves in and out by a few pixels (a low-frequency random field thresholded
+    around the true contour), small holes open inside and a blob may stick to the outside.
+    """
+    h, w = mask.shape
+    dist_in = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3)
+    dist_out = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 3)
+    signed = dist_in - dist_out  # > 0 inside
+    field = cv2.resize(rng.normal(0, 1, size=(max(h // 16, 2), max(w // 16, 2))).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+    out = signed + field * rng.uniform(1.0, 3.0) > 0
+    ys, xs = np.nonzero(mask)
+    if len(ys):
+        for _ in range(int(rng.integers(0, 3))):  # holes
+            i = int(rng.integers(len(ys)))
+            cv2.circle(out.view(np.uint8), (int(xs[i]), int(ys[i])), int(rng.integers(1, 4)), 0, -1)
+        if rng.uniform() < 0.5:  # a blob of background stuck to the person
+            i = int(rng.integers(len(ys)))
+            r = int(max(ys.max() - ys.min(), 8) * rng.uniform(0.03, 0.08))
+            cv2.circle(out.view(np.uint8), (int(xs[i] + rng.normal(0, r)), int(ys[i] + rng.normal(0, r))), max(r, 1), 1, -1)
+    return out

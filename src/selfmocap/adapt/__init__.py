@@ -1,0 +1,1 @@
+"""Self-supervised test-time adaptation: inputs a method may see, the objective, and the loop."""

@@ -1,0 +1,159 @@
+"""Self-supervised test-time adaptation (section 3.1): fine-tune the network's *weights* on the
+unlabeled frames of the given clips with the keypoint, segmentation and motion re-projection
+losses, then predict every frame with the adapted network.
+
+Decisions (``docs/adaptation.md``):
+
+* Batch norm: ``frozen`` (default) keeps the pretraining statistics and normalises with them
+  (eval mode), so a batch of a few frames of one video cannot shift them; ``adapt`` re-estimates
+  them on the test frames (train mode).
+* Drift: a joint-limit pose prior (``ObjectiveConfig.prior``) keeps bones inside human ranges.
+* Scope: ``joint`` adapts one network on all frames of all given clips (the paper adapts to the
+  test set); ``per-clip`` starts from the pretrained weights for every clip (one video at a time).
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import time
+from dataclasses import dataclass, field as dc_field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from selfmocap import config as cfg
+from selfmocap.adapt.inputs import ClipInputs, InputConfig, prepare_inputs
+from selfmocap.adapt.network import predict_clip, run_network
+from selfmocap.adapt.objective import ObjectiveConfig, pair_batch, self_supervised_objective
+from selfmocap.body import load_body_model
+from selfmocap.data.clip import list_clips
+from selfmocap.data.predictions import write_prediction, write_run_info
+from selfmocap.models.pretrained import load_pretrained
+
+
+@dataclass(frozen=True)
+class AdaptOptions:
+    """Optimisation of the network weights on the test frames."""
+
+    iters: int = cfg.field(60, help="gradient steps (each on --batch frame pairs)")
+    lr: float = cfg.field(1e-4, help="Adam learning rate (the paper: 1e-4)")
+    batch: int = cfg.field(8, help="frame pairs (t, t + gap) per step")
+    batchnorm: Literal["frozen", "adapt"] = cfg.field("frozen", help="batch-norm statistics: keep the pretraining ones, or re-estimate on test frames")
+    scope: Literal["joint", "per-clip"] = cfg.field("joint", help="one network for all clips, or a fresh one per clip")
+    seed: int = cfg.field(0, help="seed of the pair sampling")
+
+
+@dataclass(frozen=True)
+class AdaptConfig:
+    data: Path = cfg.field(help="folder of clips (the synthetic format) to adapt to")
+    out: Path = cfg.field(help="predictions folder to write")
+    checkpoint: Path | None = cfg.field(None, help="pretrained network (default: the shipped checkpoint)")
+    vertices: bool = cfg.field(False, help="also write per-frame vertices")
+    adapt: AdaptOptions = dc_field(default_factory=AdaptOptions)
+    objective: ObjectiveConfig = dc_field(default_factory=ObjectiveConfig)
+    input: InputConfig = dc_field(default_factory=InputConfig)
+
+
+@dataclass
+class AdaptLog:
+    """Per-step loss terms (for the CSV and the curves)."""
+
+    rows: list[dict] = dc_field(default_factory=list)
+
+    def add(self, step: int, clip: str, total: float, terms) -> None:
+        self.rows.append({"step": step, "clip": clip, "total": total, **{k: float(v) for k, v in zip(terms.names(), terms.stacked())}})
+
+    def write(self, out: Path) -> None:
+        if not self.rows:
+            return
+        with open(out / "adapt_log.csv", "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(self.rows[0]))
+            writer.writeheader()
+            writer.writerows(self.rows)
+        plot_curves(self.rows, out / "adapt_curves.png")
+
+
+def plot_curves(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [k for k in rows[0] if k not in ("step", "clip")]
+    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 2.8))
+    steps = np.array([r["step"] for r in rows])
+    for ax, name in zip(axes, names):
+        values = np.array([r[name] for r in rows])
+        ax.plot(steps, values, lw=0.8)
+        ax.set_title(name)
+        ax.set_xlabel("step")
+        ax.set_yscale("log" if (values > 0).all() else "linear")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def adapt_network(net, body, clips: list[ClipInputs], options: AdaptOptions, objective: ObjectiveConfig, sigma: float,
+                  log: AdaptLog | None = None, progress: str | None = "adapt", callback=None):
+    """Fine-tune ``net`` in place on ``clips`` for ``options.iters`` steps; return it.
+
+    ``callback(step, net)`` runs after every step (the bench uses it for error-vs-iteration curves).
+    """
+    objective.enabled()  # validate early
+    faces = body.faces.numpy()
+    rng = np.random.default_rng(options.seed)
+    usable = [c for c in clips if c.num_frames > c.gap]
+    if not usable:
+        raise ValueError("no clip has two frames: the self-supervised losses need frame pairs")
+    optimizer = torch.optim.Adam(net.parameters(), lr=options.lr)
+    bar = tqdm(range(options.iters), desc=progress, disable=progress is None, unit="step")
+    for step in bar:
+        net.train(options.batchnorm == "adapt")
+        inputs = usable[int(rng.integers(len(usable)))]
+        n_pairs = inputs.num_frames - inputs.gap
+        t = torch.from_numpy(rng.choice(n_pairs, size=min(options.batch, n_pairs), replace=False))
+        batch = pair_batch(inputs, t)
+        pred, camera = run_network(net, inputs, batch.frames, sigma)
+        total, terms = self_supervised_objective(body, pred.pose, pred.shape, camera, batch, objective, faces)
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        optimizer.step()
+        if log is not None:
+            log.add(step, inputs.clip_id, float(total), terms)
+        bar.set_postfix(loss=f"{float(total):.4f}")
+        if callback is not None:
+            callback(step, net)
+    net.eval()
+    return net
+
+
+def run_adapt(config: AdaptConfig) -> Path:
+    """``selfmocap adapt``: adapt, predict every frame, write predictions, log and curves."""
+    started = time.perf_counter()
+    pretrained = load_pretrained(config.checkpoint)
+    body = load_body_model()
+    sigma = pretrained.card.frame_config.heatmap_sigma
+    clips = list_clips(config.data)
+    inputs = [prepare_inputs(c, config.input, pretrained.card.network_config.input_size) for c in tqdm(clips, desc="inputs", unit="clip")]
+    config.out.mkdir(parents=True, exist_ok=True)
+    log = AdaptLog()
+    if config.adapt.scope == "joint":
+        nets = {None: adapt_network(pretrained.model, body, inputs, config.adapt, config.objective, sigma, log)}
+    else:
+        nets = {}
+        for inp in inputs:
+            net = copy.deepcopy(pretrained.model)
+            nets[inp.clip_id] = adapt_network(net, body, [inp], config.adapt, config.objective, sigma, log, progress=f"adapt {inp.clip_id}")
+    for inp in tqdm(inputs, desc="predict", unit="clip"):
+        net = nets.get(None) or nets[inp.clip_id]
+        write_prediction(config.out, inp.clip_id, predict_clip(net, body, inp, sigma, vertices=config.vertices))
+    log.write(config.out)
+    write_run_info(
+        config.out, "pretrained+self-sup", config=cfg.to_dict(config), checkpoint=str(config.checkpoint or "shipped"),
+        seconds=time.perf_counter() - started,
+    )
+    return config.out

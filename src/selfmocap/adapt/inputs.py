@@ -1,0 +1,188 @@
+"""What a self-supervised method may see of a clip: RGB, 2D keypoints, silhouettes, optical flow.
+
+Nothing 3D reaches here. Two input modes (``docs/adaptation.md``):
+
+* ``oracle``: the ground-truth 2D keypoints (visible ones), true silhouettes and ground-truth
+  flow, as the authors' public code and the paper's SURREAL experiments used;
+* ``estimated``: what a user has: keypoints with detector-like noise and misses, silhouettes from
+  the clip's ``mask_input`` (background subtraction on ``shift``) or degraded like an imperfect
+  segmenter otherwise, and OpenCV DIS flow computed from the RGB frames.
+
+Person crops come from the input keypoints (the input silhouette where too few are visible),
+smoothed over time so the crop does not jitter, with the exact crop bookkeeping of
+:mod:`selfmocap.geometry.crop`.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import Literal
+
+import cv2
+import numpy as np
+import torch
+from scipy.ndimage import uniform_filter1d
+
+from selfmocap.config import field
+from selfmocap.data.clip import Clip
+from selfmocap.geometry.crop import CropBox, crop_image, square_box
+from selfmocap.synth.degrade import noisy_segmentation
+
+#: Fewer visible input keypoints than this and a frame counts as "no person detected".
+MIN_VISIBLE_KEYPOINTS = 4
+
+
+@dataclass(frozen=True)
+class InputConfig:
+    """Which 2D measurements a method sees, and how crops are made from them."""
+
+    inputs: Literal["oracle", "estimated"] = field(
+        "estimated", help="2D inputs: ground-truth keypoints/masks/flow ('oracle') or noisy keypoints, degraded masks and DIS flow ('estimated')"
+    )
+    keypoint_noise: float = field(0.015, help="estimated inputs: keypoint noise std, fraction of the person's extent")
+    keypoint_dropout: float = field(0.08, help="estimated inputs: probability that a visible keypoint is missed")
+    noise_seed: int = field(0, help="seed of the simulated detector and segmenter errors")
+    margin: float = field(0.2, help="crop margin on each side, fraction of the keypoint extent")
+    box_smoothing: int = field(5, help="frames in the moving average of crop centres and sides (1: off)")
+    pair_gap: int = field(2, help="frames between the two frames of a motion-loss pair (optical flow t -> t+gap)")
+
+
+@dataclass(frozen=True)
+class ClipInputs:
+    """One clip's 2D measurements and crops (T frames, K keypoints, crop side S, frame H x W).
+
+    Attributes:
+        clip_id: the clip's id.
+        rgb_crops: (T, 3, S, S) uint8 person crops.
+        keypoints_crop: (T, K, 3) input keypoints in crop pixels with confidence.
+        keypoints_frame: (T, K, 3) the same in frame pixels.
+        box: the crops (T), frame -> crop.
+        principal_crop: (T, 2) the frame camera's principal point seen in each crop.
+        principal_frame: (2,) principal point of the frame (its centre).
+        masks: (T, H, W) bool input silhouettes.
+        flow: (T - gap, H, W, 2) float32 forward flow t -> t + gap (frame pixels).
+        flow_valid: (T - gap, H, W) bool.
+        detected: (T,) bool, frames where a person was found (enough visible keypoints).
+        gap: frames between the two frames of a flow pair.
+    """
+
+    clip_id: str
+    rgb_crops: torch.Tensor
+    keypoints_crop: torch.Tensor
+    keypoints_frame: torch.Tensor
+    box: CropBox
+    principal_crop: torch.Tensor
+    principal_frame: torch.Tensor
+    masks: torch.Tensor
+    flow: torch.Tensor
+    flow_valid: torch.Tensor
+    detected: torch.Tensor
+    gap: int
+
+    @property
+    def num_frames(self) -> int:
+        return self.rgb_crops.shape[0]
+
+    @property
+    def box_side(self) -> torch.Tensor:
+        """(T,) side of each crop in frame pixels (the person's scale, used to normalise losses)."""
+        return 1.0 / self.box.scale * self.rgb_crops.shape[-1]
+
+
+def _clip_rng(config: InputConfig, clip_id: str, stream: int) -> np.random.Generator:
+    return np.random.default_rng([config.noise_seed, zlib.crc32(clip_id.encode()), stream])
+
+
+def detector_keypoints(true2d: np.ndarray, config: InputConfig, rng: np.random.Generator) -> np.ndarray:
+    """(T, K, 3) ground-truth keypoints -> what a detector would give: noise and misses (estimated
+    mode), confidence 1 for kept visible points and 0 otherwise."""
+    out = true2d.astype(np.float64).copy()
+    out[..., 2] = out[..., 2] > 0.5
+    if config.inputs == "estimated":
+        extent = np.ptp(true2d[..., :2], axis=1).max(axis=-1)  # (T,)
+        out[..., :2] += rng.normal(0.0, 1.0, size=out[..., :2].shape) * (config.keypoint_noise * extent)[:, None, None]
+        out[..., 2] *= rng.uniform(size=out.shape[:2]) >= config.keypoint_dropout
+    return out
+
+
+def chain_flow(flows: np.ndarray, valid: np.ndarray, gap: int) -> tuple[np.ndarray, np.ndarray]:
+    """Compose consecutive flows (T-1, H, W, 2) into t -> t+gap flows (T-gap, H, W, 2):
+    ``F_{t->t+2}(p) = F_t(p) + F_{t+1}(p + F_t(p))`` (bilinear), valid where every step is."""
+    n, h, w = flows.shape[:3]
+    rows, cols = np.mgrid[0:h, 0:w].astype(np.float32)
+    out_flow, out_valid = [], []
+    for t in range(n - gap + 1):
+        total = flows[t].copy()
+        ok = valid[t].copy()
+        for k in range(1, gap):
+            mx, my = cols + total[..., 0], rows + total[..., 1]
+            step = cv2.remap(flows[t + k], mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            step_ok = cv2.remap(valid[t + k].astype(np.uint8), mx, my, cv2.INTER_NEAREST, borderValue=0) > 0
+            total = total + step
+            ok &= step_ok
+        out_flow.append(total)
+        out_valid.append(ok)
+    return np.stack(out_flow), np.stack(out_valid)
+
+
+def _smooth(values: np.ndarray, window: int) -> np.ndarray:
+    return values if window <= 1 else uniform_filter1d(values, size=window, axis=0, mode="nearest")
+
+
+def prepare_inputs(clip: Clip, config: InputConfig, crop_size: int = 128) -> ClipInputs:
+    """Build a clip's :class:`ClipInputs` from its frames and 2D annotations only."""
+    from selfmocap.cues.flow import estimate_flow, flow_consistency
+
+    t_count = len(clip)
+    gap = min(config.pair_gap, max(t_count - 1, 1))
+    frames = [clip.rgb(t) for t in range(t_count)]
+    h, w = frames[0].shape[:2]
+    keypoints = detector_keypoints(clip.labels.keypoints2d, config, _clip_rng(config, clip.meta.clip_id, 0))
+    seg_rng = _clip_rng(config, clip.meta.clip_id, 1)
+    if config.inputs == "oracle":
+        masks = [clip.mask(t) for t in range(t_count)]
+    elif (clip.path / "mask_input").is_dir():
+        masks = [clip.input_mask(t) for t in range(t_count)]
+    else:
+        masks = [noisy_segmentation(clip.mask(t), seg_rng) for t in range(t_count)]
+    detected = (keypoints[..., 2] > 0).sum(axis=1) >= MIN_VISIBLE_KEYPOINTS
+    centres, sides = np.zeros((t_count, 2)), np.zeros(t_count)
+    for t in range(t_count):
+        vis = keypoints[t, :, 2] > 0
+        if vis.sum() >= 3:
+            points = keypoints[t, vis, :2]
+        else:
+            ys, xs = np.nonzero(masks[t])
+            points = np.stack([xs, ys], axis=1) + 0.5 if len(xs) else np.array([[w / 2, h / 2]])
+        centres[t], sides[t] = square_box(points, margin=config.margin)
+    centres, sides = _smooth(centres, config.box_smoothing), _smooth(sides, config.box_smoothing)
+    offset = centres - sides[:, None] / 2
+    scale = crop_size / sides
+    crops = np.stack([crop_image(frames[t], offset[t], scale[t], crop_size) for t in range(t_count)])
+    box = CropBox(offset=torch.tensor(offset, dtype=torch.float32), scale=torch.tensor(scale, dtype=torch.float32))
+    kp_frame = torch.tensor(keypoints, dtype=torch.float32)
+    kp_crop = torch.cat([box.frame_to_crop(kp_frame[..., :2]), kp_frame[..., 2:]], dim=-1)
+    principal = torch.tensor([w / 2, h / 2], dtype=torch.float32)
+    if t_count < 2:
+        flow, valid = np.zeros((0, h, w, 2), np.float32), np.zeros((0, h, w), bool)
+    elif config.inputs == "oracle":
+        flow, valid = chain_flow(*clip.flow(), gap)
+    else:
+        flow = np.stack([estimate_flow(frames[t], frames[t + gap]) for t in range(t_count - gap)])
+        backward = np.stack([estimate_flow(frames[t + gap], frames[t]) for t in range(t_count - gap)])
+        valid = np.stack([flow_consistency(f, b) for f, b in zip(flow, backward)])
+    return ClipInputs(
+        clip_id=clip.meta.clip_id,
+        rgb_crops=torch.from_numpy(crops).permute(0, 3, 1, 2).contiguous(),
+        keypoints_crop=kp_crop,
+        keypoints_frame=kp_frame,
+        box=box,
+        principal_crop=box.scale[:, None] * (principal - box.offset),
+        principal_frame=principal,
+        masks=torch.from_numpy(np.stack(masks)),
+        flow=torch.from_numpy(np.ascontiguousarray(flow, dtype=np.float32)),
+        flow_valid=torch.from_numpy(valid),
+        detected=torch.from_numpy(detected),
+        gap=gap,
+    )

@@ -1,0 +1,122 @@
+"""The self-supervised objective on a batch of frame pairs, shared by test-time adaptation
+(network weights) and the direct-optimization baseline (per-frame body parameters).
+
+A batch holds B pairs (t, t + gap): tensors of 2B frames are laid out as the B frames t followed by
+the B frames t + gap. Each term is normalised by the person's box side in frame pixels, so the
+weights do not depend on resolution (``docs/losses.md``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import roma
+import torch
+
+from selfmocap.adapt.inputs import ClipInputs
+from selfmocap.body.limits import limit_violation
+from selfmocap.body.model import BodyModel
+from selfmocap.config import field
+from selfmocap.geometry.camera import Camera, project, to_camera_space
+from selfmocap.losses import (
+    SelfSupervisedLossWeights,
+    SelfSupervisedTerms,
+    keypoint_reprojection_loss,
+    motion_reprojection_loss,
+    segmentation_chamfer_loss,
+)
+from selfmocap.render.visibility import vertex_visibility
+
+LOSS_NAMES = ("kpt", "seg", "motion")
+
+
+@dataclass(frozen=True)
+class ObjectiveConfig:
+    """Which self-supervised losses are on, their weights, and the pose prior."""
+
+    losses: str = field("kpt,seg,motion", help="comma-separated self-supervised losses: kpt (Eq. 4), seg (Eq. 5), motion (section 3.1)")
+    weights: SelfSupervisedLossWeights = field(default_factory=SelfSupervisedLossWeights, help="loss weights", prefix="weight-")
+    prior: float = field(0.1, help="weight of the joint-limit pose prior (0: off)")
+
+    def enabled(self) -> frozenset[str]:
+        names = frozenset(n.strip() for n in self.losses.split(",") if n.strip())
+        unknown = names - set(LOSS_NAMES)
+        if unknown or not names:
+            raise ValueError(f"--losses must be a comma-separated subset of {','.join(LOSS_NAMES)}, got {self.losses!r}")
+        return names
+
+
+@dataclass(frozen=True)
+class PairBatch:
+    """Measurements of B frame pairs of one clip: frame indices ``t`` and ``t + gap``."""
+
+    t: torch.Tensor  #: (B,) first frames
+    frames: torch.Tensor  #: (2B,) all frames, t then t + gap
+    keypoints: torch.Tensor  #: (2B, K, 3) frame pixels and confidence
+    masks: torch.Tensor  #: (2B, H, W) bool
+    flow: torch.Tensor  #: (B, H, W, 2) t -> t + gap
+    flow_valid: torch.Tensor  #: (B, H, W)
+    side: torch.Tensor  #: (2B,) person box side, frame pixels
+    detected: torch.Tensor  #: (2B,) bool
+
+
+def pair_batch(inputs: ClipInputs, t: torch.Tensor) -> PairBatch:
+    frames = torch.cat([t, t + inputs.gap])
+    return PairBatch(
+        t=t,
+        frames=frames,
+        keypoints=inputs.keypoints_frame[frames],
+        masks=inputs.masks[frames],
+        flow=inputs.flow[t],
+        flow_valid=inputs.flow_valid[t],
+        side=inputs.box_side[frames],
+        detected=inputs.detected[frames],
+    )
+
+
+def visibility(vertices: torch.Tensor, camera: Camera, faces: np.ndarray) -> torch.Tensor:
+    """(N, V) bool vertex visibility by ray casting (section 3.1; no gradient)."""
+    with torch.no_grad():
+        cam = to_camera_space(vertices.detach(), camera.to(vertices.dtype)).float().numpy()
+    return torch.from_numpy(np.stack([vertex_visibility(v, faces) for v in cam]))
+
+
+def self_supervised_objective(
+    body: BodyModel,
+    pose: torch.Tensor,
+    shape: torch.Tensor,
+    camera: Camera,
+    batch: PairBatch,
+    config: ObjectiveConfig,
+    faces: np.ndarray,
+) -> tuple[torch.Tensor, SelfSupervisedTerms]:
+    """Total loss and its terms for 2B frames: pose (2B, 19, 3, 3), shape (2B, S), full-frame cameras."""
+    enabled = config.enabled()
+    out = body(pose, shape)
+    zero = out.vertices.sum() * 0.0
+    det = batch.detected.to(out.vertices.dtype)
+    conf = batch.keypoints[..., 2] * det[:, None]
+    kpt = (
+        keypoint_reprojection_loss(out.keypoints, camera, batch.keypoints[..., :2], conf, scale=batch.side)
+        if "kpt" in enabled else zero
+    )
+    seg = motion = zero
+    if "seg" in enabled or "motion" in enabled:
+        visible = visibility(out.vertices, camera, faces)
+        visible &= batch.detected[:, None]
+        points = project(out.vertices, camera)
+        if "seg" in enabled:
+            seg = segmentation_chamfer_loss(points, batch.masks, visible, scale=batch.side)
+        if "motion" in enabled:
+            b = len(batch.t)
+            cam_t, cam_t1 = camera.index(slice(0, b)), camera.index(slice(b, 2 * b))
+            motion = motion_reprojection_loss(
+                out.vertices[:b], out.vertices[b:], cam_t, cam_t1, batch.flow, visible[:b] & batch.detected[b:, None],
+                batch.flow_valid, scale=batch.side[:b],
+            )
+    terms = SelfSupervisedTerms(keypoint=kpt, segmentation=seg, motion=motion)
+    total = terms.total(config.weights)
+    if config.prior > 0:
+        total = total + config.prior * limit_violation(roma.rotmat_to_rotvec(pose)).mean()
+    return total, terms

@@ -1,0 +1,96 @@
+"""Per-clip predictions: what ``predict``, ``adapt`` and ``optimize`` write and ``evaluate`` reads.
+
+``PRED_DIR/<clip_id>.npz`` per clip (``docs/predictions.md``) and ``PRED_DIR/run.json`` with the
+method, its resolved config and versions. Every array is per frame (T frames):
+
+| key | shape | meaning |
+|---|---|---|
+| ``pose`` | (T, 19, 3) | axis-angle per articulated bone (body-model rest axes) |
+| ``shape`` | (T, S) | body shape per frame |
+| ``camera`` | (T, 9) | Eq. 3 camera in full-frame pixels (``f, alpha, beta, gamma, Tx, Ty, depth, cx, cy``) |
+| ``joints3d`` | (T, J, 3) | joints, body frame (metres, root at the origin) |
+| ``keypoints3d`` | (T, K, 3) | keypoints, body frame |
+| ``keypoints2d`` | (T, K, 2) | keypoints projected into the frame (pixels) |
+| ``vertices`` | (T, V, 3) | optional (``--vertices``), float16, body frame |
+| ``valid`` | (T,) | False where the method had no input for the frame |
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+PREDICTION_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ClipPrediction:
+    """Predicted bodies and cameras of one clip (see the module docstring for shapes)."""
+
+    pose: np.ndarray
+    shape: np.ndarray
+    camera: np.ndarray
+    joints3d: np.ndarray
+    keypoints3d: np.ndarray
+    keypoints2d: np.ndarray
+    valid: np.ndarray
+    vertices: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        t = len(self.pose)
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is not None and len(value) != t:
+                raise ValueError(f"prediction field {f.name} has {len(value)} frames, pose has {t}")
+
+
+def write_prediction(pred_dir: str | Path, clip_id: str, prediction: ClipPrediction) -> Path:
+    """Write ``PRED_DIR/<clip_id>.npz`` atomically."""
+    pred_dir = Path(pred_dir)
+    pred_dir.mkdir(parents=True, exist_ok=True)
+    arrays = {f.name: getattr(prediction, f.name) for f in fields(prediction) if getattr(prediction, f.name) is not None}
+    if "vertices" in arrays:
+        arrays["vertices"] = arrays["vertices"].astype(np.float16)
+    arrays["version"] = np.array(PREDICTION_VERSION)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    path = pred_dir / f"{clip_id}.npz"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=pred_dir)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(buffer.getvalue())
+    os.replace(tmp, path)
+    return path
+
+
+def read_prediction(path: str | Path) -> ClipPrediction:
+    """Read one ``<clip_id>.npz``; a missing or foreign file gets a clear error naming it."""
+    path = Path(path)
+    try:
+        with np.load(path) as z:
+            version = int(z["version"]) if "version" in z else None
+            values = {f.name: z[f.name] for f in fields(ClipPrediction) if f.name in z}
+    except (OSError, ValueError, EOFError) as err:
+        raise ValueError(f"{path} is not a readable selfmocap prediction file ({err})") from None
+    if version != PREDICTION_VERSION:
+        raise ValueError(f"{path}: prediction format {version} is not {PREDICTION_VERSION}; rerun the method that wrote it")
+    if "vertices" in values:
+        values["vertices"] = values["vertices"].astype(np.float32)
+    try:
+        return ClipPrediction(**values)
+    except TypeError as err:
+        raise ValueError(f"{path} lacks prediction fields ({err})") from None
+
+
+def write_run_info(pred_dir: str | Path, method: str, **info) -> None:
+    """``PRED_DIR/run.json``: which method wrote the predictions, with what."""
+    from selfmocap import __version__
+    from selfmocap.config import atomic_write_text
+
+    payload = {"method": method, "selfmocap_version": __version__, **info}
+    atomic_write_text(Path(pred_dir) / "run.json", json.dumps(payload, indent=1, default=str))
