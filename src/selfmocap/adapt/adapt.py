@@ -123,8 +123,8 @@ def adapt_network(net, body, clips: list[ClipInputs], options: AdaptOptions, obj
         total.backward()
         optimizer.step()
         if log is not None:
-            log.add(step, inputs.clip_id, float(total), terms)
-        bar.set_postfix(loss=f"{float(total):.4f}")
+            log.add(step, inputs.clip_id, float(total.detach()), terms)
+        bar.set_postfix(loss=f"{float(total.detach()):.4f}")
         if callback is not None:
             callback(step, net)
     net.eval()
