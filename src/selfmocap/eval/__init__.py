@@ -1,0 +1,1 @@
+"""Evaluation: 3D error metrics (:mod:`selfmocap.eval.metrics`)."""

@@ -1,0 +1,15 @@
+"""The paper's network and its pretrained weights."""
+
+from selfmocap.models.network import MocapNet, NetworkConfig, Prediction, fixed_depth_camera
+from selfmocap.models.pretrained import ModelCard, Pretrained, export_pretrained, load_pretrained
+
+__all__ = [
+    "MocapNet",
+    "ModelCard",
+    "NetworkConfig",
+    "Pretrained",
+    "Prediction",
+    "export_pretrained",
+    "fixed_depth_camera",
+    "load_pretrained",
+]

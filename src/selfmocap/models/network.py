@@ -1,0 +1,164 @@
+"""The paper's network ("Implementation details"): 5 conv blocks and 3 fully connected layers that
+regress body pose, body shape and the Eq. 3 camera from a person crop stacked with keypoint
+heatmaps. Choices beyond the paper are argued in ``docs/network.md``.
+
+Output decoding (:func:`decode`), all in the crop's pixel frame:
+
+* pose: one 6D rotation per articulated bone (Zhou et al. 2019), added to the rest pose and
+  orthonormalised with ``roma.special_gramschmidt``.
+* shape: sigmoid, since Anny phenotypes live in [0, 1].
+* camera rotation R: 6D as well. The paper's Euler angles are singular at beta = +-90 degrees, a
+  subject seen exactly from the side; :class:`~selfmocap.geometry.camera.Camera` converts to Euler
+  only for files.
+* focal: ``prior_focal * exp(o)``, with depth fixed at ``D0`` (the paper does not predict z).
+* translation: the network predicts where the root projects in the crop; ``(Tx, Ty)`` follow by
+  inverting Eq. 3 for the root with the known crop principal point, which is passed in (it
+  depends on where the crop sits in the frame, which the crop's pixels cannot tell).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import roma
+import torch
+from torch import nn
+
+from selfmocap.body.anny_body import AnnyBody
+from selfmocap.body.names import KEYPOINT_NAMES
+from selfmocap.config import field
+from selfmocap.geometry.camera import Camera
+
+NUM_BONES = AnnyBody.num_pose_joints  #: 19 articulated bones
+SHAPE_DIM = AnnyBody.shape_dim  #: 6 phenotypes
+NUM_KEYPOINTS = len(KEYPOINT_NAMES)  #: 23 heatmap channels
+NUM_BLOCKS = 5
+#: Output layout: name -> size, in order.
+OUTPUT_LAYOUT: dict[str, int] = {"pose": NUM_BONES * 6, "shape": SHAPE_DIM, "rotation": 6, "focal": 1, "root": 2}
+NUM_OUTPUTS = sum(OUTPUT_LAYOUT.values())
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Architecture and output parameterisation of :class:`MocapNet`."""
+
+    width: int = field(16, help="channels of the first conv block, doubled after each block (the paper: 64)")
+    fc_factor: int = field(16, help="hidden size of the fully connected layers, in multiples of width")
+    input_size: int = field(128, help="side of the square input crop in pixels (a multiple of 32)")
+    leaky_slope: float = field(0.2, help="negative slope of the LeakyReLUs (TensorFlow's default)")
+    depth: float = field(4.0, help="fixed root depth D0 in metres; the focal length accounts for scale")
+    prior_height: float = field(1.7, help="person height (m) defining the prior focal length")
+    prior_fill: float = field(0.8, help="fraction of the crop a prior-height person at depth D0 fills at the prior focal")
+    root_scale: float = field(0.25, help="root-offset output unit, as a fraction of the crop side")
+    head_init_scale: float = field(0.01, help="scale of the last layer's initial weights (start near the rest pose)")
+
+    def __post_init__(self) -> None:
+        if self.width < 1 or self.fc_factor < 1:
+            raise ValueError(f"width and fc_factor must be positive, got {self.width}, {self.fc_factor}")
+        if self.input_size % 2**NUM_BLOCKS:
+            raise ValueError(f"input_size must be a multiple of {2**NUM_BLOCKS}, got {self.input_size}")
+
+    @property
+    def prior_focal(self) -> float:
+        """Focal (crop pixels) at which a ``prior_height`` person at depth D0 spans ``prior_fill`` of the crop."""
+        return self.prior_fill * self.input_size * self.depth / self.prior_height
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Decoded network output for a batch of B crops.
+
+    Attributes:
+        pose: (B, 19, 3, 3) bone rotations (body-model rest axes).
+        shape: (B, 6) phenotypes in [0, 1].
+        camera: Eq. 3 camera in crop pixels with depth fixed at D0.
+    """
+
+    pose: torch.Tensor
+    shape: torch.Tensor
+    camera: Camera
+
+
+def _block(c_in: int, c_out: int, slope: float) -> nn.Sequential:
+    """One paper block: 5x5 stride-2 conv and 3x3 stride-1 conv, each with BatchNorm and LeakyReLU."""
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, 5, stride=2, padding=2, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.LeakyReLU(slope, inplace=True),
+        nn.Conv2d(c_out, c_out, 3, stride=1, padding=1, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.LeakyReLU(slope, inplace=True),
+    )
+
+
+class MocapNet(nn.Module):
+    """``(B, 3 + 23, S, S)`` crop + heatmaps and ``(B, 2)`` crop principal point -> :class:`Prediction`."""
+
+    def __init__(self, config: NetworkConfig = NetworkConfig()):
+        super().__init__()
+        self.config = config
+        w = config.width
+        channels = [3 + NUM_KEYPOINTS] + [w * 2**i for i in range(NUM_BLOCKS)]
+        self.features = nn.Sequential(*(_block(a, b, config.leaky_slope) for a, b in zip(channels, channels[1:])))
+        side = config.input_size // 2**NUM_BLOCKS
+        hidden = config.fc_factor * w
+        self.head = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(channels[-1] * side * side, hidden),
+            nn.LeakyReLU(config.leaky_slope, inplace=True),
+            nn.Linear(hidden, hidden),
+            nn.LeakyReLU(config.leaky_slope, inplace=True),
+            nn.Linear(hidden, NUM_OUTPUTS),
+        )
+        last = self.head[-1]
+        with torch.no_grad():
+            last.weight.mul_(config.head_init_scale)
+            last.bias.zero_()
+
+    def forward(self, inputs: torch.Tensor, principal: torch.Tensor) -> Prediction:
+        s = self.config.input_size
+        if inputs.ndim != 4 or inputs.shape[1:] != (3 + NUM_KEYPOINTS, s, s):
+            raise ValueError(f"inputs must be (B, {3 + NUM_KEYPOINTS}, {s}, {s}), got {tuple(inputs.shape)}")
+        if principal.shape != (inputs.shape[0], 2):
+            raise ValueError(f"principal must be (B, 2) = ({inputs.shape[0]}, 2), got {tuple(principal.shape)}")
+        raw = self.head(self.features(inputs))
+        if raw.dtype in (torch.float16, torch.bfloat16):  # under autocast: decode in float32
+            raw = raw.float()
+        return decode(raw, principal, self.config)
+
+
+_IDENTITY_6D = torch.eye(3)[:, :2]  # (3, 2): the first two columns of the identity
+
+
+def decode(raw: torch.Tensor, principal: torch.Tensor, config: NetworkConfig) -> Prediction:
+    """(B, NUM_OUTPUTS) raw outputs and (B, 2) crop principal point -> :class:`Prediction`."""
+    if raw.ndim != 2 or raw.shape[1] != NUM_OUTPUTS:
+        raise ValueError(f"raw outputs must be (B, {NUM_OUTPUTS}), got {tuple(raw.shape)}")
+    b = raw.shape[0]
+    parts = dict(zip(OUTPUT_LAYOUT, raw.split(list(OUTPUT_LAYOUT.values()), dim=1)))
+    bias = _IDENTITY_6D.to(raw)
+    pose = roma.special_gramschmidt(parts["pose"].reshape(b, NUM_BONES, 3, 2) + bias)
+    rotation = roma.special_gramschmidt(parts["rotation"].reshape(b, 3, 2) + bias)
+    focal = config.prior_focal * torch.exp(parts["focal"][:, 0])
+    depth = torch.full_like(focal, config.depth)
+    root = config.input_size * (0.5 + config.root_scale * parts["root"])  # root's crop pixel
+    trans = (root - principal.to(raw)) * (depth / focal)[:, None]  # Eq. 3 inverted for the root
+    camera = Camera(focal=focal, rotation=rotation, trans=trans, depth=depth, principal=principal.to(raw))
+    return Prediction(pose=pose, shape=torch.sigmoid(parts["shape"]), camera=camera)
+
+
+def fixed_depth_camera(camera: Camera, depth: float) -> Camera:
+    """The supervision target for a network that keeps the root at depth ``D0 = depth``.
+
+    A true camera with root depth ``d`` becomes ``f' = f D0 / d``, ``T' = T``, depth ``D0``. The
+    root projects exactly where it did (``f' Tx / D0 = f Tx / d``) and the body keeps its image
+    size; a body point at depth offset ``z`` from the root moves by the relative amount
+    ``z (1/d - 1/D0) / (1 + z/D0)``, the perspective the fixed depth cannot express (about 3 %
+    of the point's offset from the principal point for ``z = 0.2`` m, ``d = 2.5`` m, ``D0 = 4`` m).
+    """
+    scale = depth / camera.depth
+    return camera.replace(focal=camera.focal * scale, depth=torch.full_like(camera.depth, depth))
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

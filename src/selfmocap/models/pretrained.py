@@ -1,0 +1,138 @@
+"""Pretrained weights: a float16 export with a model card (torchvision's weights records are the
+model), its loader, and safe checkpoint file I/O shared with training.
+
+Files are read with ``torch.load(..., weights_only=True)``: plain containers and tensors only, no
+pickled code. Files are written through a temporary file and ``os.replace``, so a reader (or a
+process killed mid-write) never sees half a file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from selfmocap.data.frames import FrameConfig
+from selfmocap.models.network import MocapNet, NetworkConfig
+
+#: The file :func:`load_pretrained` uses by default (shipped inside the package).
+DEFAULT_CHECKPOINT = Path(__file__).parent / "checkpoints" / "mocapnet.pt"
+PRETRAINED_FORMAT = "selfmocap-pretrained-v1"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is missing, corrupt or of another kind/version; the message names it."""
+
+
+def write_torch_file(obj: Any, path: str | Path) -> None:
+    """``torch.save`` to ``path`` atomically (temporary file in the same folder, fsync, rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(obj, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600 files
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def current_umask() -> int:
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
+def read_torch_file(path: str | Path, kind: str, required_keys: tuple[str, ...]) -> dict:
+    """``torch.load(path, weights_only=True)``, checked to be a dict of ``kind`` with ``required_keys``."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{kind} file {path} does not exist")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for truncated or foreign files
+        raise CheckpointError(f"{kind} file {path} is corrupt or not a selfmocap file ({type(err).__name__}: {err})") from None
+    missing = [k for k in required_keys if not isinstance(obj, dict) or k not in obj]
+    if missing:
+        raise CheckpointError(f"{kind} file {path} is incompatible: missing {', '.join(missing)}")
+    return obj
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """Where a checkpoint came from, how it was trained and how well it does.
+
+    Attributes:
+        network: :class:`NetworkConfig` fields (rebuilds the network).
+        frames: :class:`FrameConfig` fields (the crop and heatmap preprocessing to reproduce).
+        recipe: the full resolved training config.
+        data: training data: folders, clip and frame counts, the clips' generator seeds.
+        metrics: validation set name -> metric name -> value (mm).
+        step: optimizer steps trained.
+        images_seen: training images seen.
+        versions: package versions (selfmocap, torch).
+        created: ISO time of the export.
+    """
+
+    network: dict
+    frames: dict
+    recipe: dict
+    data: dict
+    metrics: dict
+    step: int
+    images_seen: int
+    versions: dict
+    created: str
+
+    @property
+    def network_config(self) -> NetworkConfig:
+        return NetworkConfig(**self.network)
+
+    @property
+    def frame_config(self) -> FrameConfig:
+        return FrameConfig(**self.frames)
+
+
+@dataclass(frozen=True)
+class Pretrained:
+    """A loaded pretrained network (float32, eval mode) and its card."""
+
+    model: MocapNet
+    card: ModelCard
+
+
+def export_pretrained(model: MocapNet, card: ModelCard, path: str | Path) -> Path:
+    """Write ``model``'s weights in float16 with ``card`` to ``path`` (atomically)."""
+    state = {k: v.detach().to("cpu", torch.float16) if v.is_floating_point() else v.detach().cpu() for k, v in model.state_dict().items()}
+    write_torch_file({"format": PRETRAINED_FORMAT, "card": dataclasses.asdict(card), "state_dict": state}, path)
+    return Path(path)
+
+
+def load_pretrained(path: str | Path | None = None, *, device: str | torch.device = "cpu") -> Pretrained:
+    """Load an exported network; ``path=None`` is the checkpoint shipped in the package."""
+    if path is None:
+        path = DEFAULT_CHECKPOINT
+        if not path.is_file():
+            raise CheckpointError(
+                f"no pretrained checkpoint is shipped at {path}: train one with `selfmocap pretrain` "
+                "and copy its RUN_DIR/pretrained.pt there (docs/pretraining.md), or pass a path"
+            )
+    obj = read_torch_file(path, "pretrained", ("format", "card", "state_dict"))
+    if obj["format"] != PRETRAINED_FORMAT:
+        raise CheckpointError(f"pretrained file {path} has format {obj['format']!r}, expected {PRETRAINED_FORMAT!r}")
+    try:
+        card = ModelCard(**obj["card"])
+        model = MocapNet(card.network_config)
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in obj["state_dict"].items()})
+    except (TypeError, RuntimeError, ValueError) as err:
+        raise CheckpointError(f"pretrained file {path} does not match this selfmocap's network: {err}") from None
+    return Pretrained(model=model.to(device).eval(), card=card)

@@ -1,0 +1,126 @@
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from selfmocap.data.clip import list_clips
+from selfmocap.data.frames import (
+    FrameConfig,
+    FrameDataset,
+    TrainOrder,
+    collate_frames,
+    flip_camera,
+    flip_keypoints,
+    flip_pose,
+    keypoint_heatmaps,
+    network_input,
+)
+from selfmocap.geometry.camera import project
+from selfmocap.geometry.crop import CropBox
+
+NO_AUG = FrameConfig(augment=False)
+
+
+def _batch(dataset, keys):
+    return collate_frames([dataset[k] for k in keys])
+
+
+def test_targets_are_the_crop_camera_of_the_labels(fake_data, body):
+    dataset = FrameDataset([fake_data / "train"], 128, NO_AUG)
+    assert len(dataset) == 8
+    batch = _batch(dataset, range(len(dataset)))
+    assert batch.rgb.shape == (8, 3, 128, 128) and batch.rgb.dtype == torch.uint8
+    with torch.no_grad():
+        kp3d = body(batch.pose, batch.shape).keypoints
+    assert torch.allclose(project(kp3d, batch.camera), batch.keypoints2d[..., :2], atol=1e-2)
+    # Without augmentation the input keypoints are the visible true ones.
+    assert torch.allclose(batch.keypoints[..., :2], batch.keypoints2d[..., :2])
+    assert torch.equal(batch.keypoints[..., 2], (batch.keypoints2d[..., 2] > 0).float())
+    # The crop box maps the frame labels onto the crop labels.
+    clip = list_clips(fake_data / "train")[0]
+    frame_kp = torch.tensor(clip.labels.keypoints2d[:, :, :2])
+    first = CropBox(batch.box.offset[:4], batch.box.scale[:4])
+    assert torch.allclose(first.frame_to_crop(frame_kp), batch.keypoints2d[:4, :, :2], atol=1e-3)
+
+
+def test_crop_pixels_follow_the_box(fake_data):
+    dataset = FrameDataset([fake_data / "train"], 128, NO_AUG)
+    sample = dataset[0]
+    clip = list_clips(fake_data / "train")[0]
+    frame = clip.rgb(0).astype(np.float32)
+    # Crop pixel centre q -> frame point p = q / s + offset; compare with bilinear sampling of the frame.
+    s, (ox, oy) = float(sample.box.scale), sample.box.offset[0].tolist()
+    for qi, qj in [(40, 50), (64, 64), (90, 70)]:
+        px, py = (qj + 0.5) / s + ox - 0.5, (qi + 0.5) / s + oy - 0.5
+        x0, y0 = int(np.floor(px)), int(np.floor(py))
+        ax, ay = px - x0, py - y0
+        ref = ((1 - ax) * (1 - ay) * frame[y0, x0] + ax * (1 - ay) * frame[y0, x0 + 1]
+               + (1 - ax) * ay * frame[y0 + 1, x0] + ax * ay * frame[y0 + 1, x0 + 1])
+        assert np.abs(sample.rgb[:, qi, qj].numpy() - ref).max() <= 2.0
+
+
+def test_augmented_samples_are_consistent_and_reproducible(fake_data, body):
+    dataset = FrameDataset([fake_data / "train"], 128, FrameConfig(keypoint_dropout=0.3))
+    keys = [(i, 1000 + i) for i in range(8)]
+    batch = _batch(dataset, keys)
+    again = _batch(dataset, keys)
+    assert torch.equal(batch.rgb, again.rgb) and torch.equal(batch.keypoints, again.keypoints)
+    other = _batch(dataset, [(i, 7 + i) for i in range(8)])
+    assert not torch.equal(batch.rgb, other.rgb)
+    with torch.no_grad():
+        kp3d = body(batch.pose, batch.shape).keypoints
+    # Flipped samples included: Anny's left/right asymmetry (~4 mm) is well under a pixel here.
+    assert (project(kp3d, batch.camera) - batch.keypoints2d[..., :2]).norm(dim=-1).max() < 1.0
+    assert (batch.keypoints[..., 2] <= (batch.keypoints2d[..., 2] > 0).float()).all()
+
+
+def test_flips_are_involutions():
+    torch.manual_seed(0)
+    from selfmocap.geometry.camera import Camera, euler_to_rotmat
+
+    pose = euler_to_rotmat(torch.randn(2, 19, 3))
+    assert torch.allclose(flip_pose(flip_pose(pose)), pose, atol=1e-6)
+    cam = Camera(torch.ones(2), euler_to_rotmat(torch.randn(2, 3)), torch.randn(2, 2), torch.ones(2), torch.randn(2, 2))
+    twice = flip_camera(flip_camera(cam, 128), 128)
+    assert torch.allclose(twice.rotation, cam.rotation, atol=1e-6) and torch.allclose(twice.principal, cam.principal, atol=1e-4)
+    kp = torch.rand(2, 23, 3) * 128
+    assert torch.allclose(flip_keypoints(flip_keypoints(kp, 128), 128), kp, atol=1e-4)
+
+
+def test_heatmaps_match_double_loop():
+    kp = torch.tensor([[[10.2, 20.7, 1.0], [0.0, 0.0, 0.0], [15.5, 3.5, 0.5]]])
+    got = keypoint_heatmaps(kp, 24, 2.0)
+    ref = torch.zeros(1, 3, 24, 24)
+    for k in range(3):
+        u, v, c = kp[0, k].tolist()
+        for i in range(24):
+            for j in range(24):
+                ref[0, k, i, j] = c * np.exp(-((j + 0.5 - u) ** 2 + (i + 0.5 - v) ** 2) / 8.0)
+    assert torch.allclose(got, ref, atol=1e-6)
+    assert got[0, 2].max() == pytest.approx(0.5) and got[0, 2].argmax() == 3 * 24 + 15
+    x = network_input(torch.zeros(1, 3, 24, 24, dtype=torch.uint8), kp, 2.0)
+    assert x.shape == (1, 6, 24, 24) and torch.allclose(x[:, 3:], got)
+
+
+@pytest.mark.parametrize("world", [2, 4])
+def test_train_order_is_the_same_global_stream_for_any_world_size_and_restart(world):
+    def take(order, n):
+        it = iter(order)
+        return [next(it) for _ in range(n)]
+
+    single = take(TrainOrder(10, 8, seed=3), 32)  # 4 steps, crosses epochs
+    ranks = [take(TrainOrder(10, 8, seed=3, rank=r, world_size=world), 32 // world) for r in range(world)]
+    per = 8 // world
+    rebuilt = [k for step in range(4) for r in range(world) for k in ranks[r][step * per : (step + 1) * per]]
+    assert rebuilt == single
+    assert take(TrainOrder(10, 8, seed=3, start_step=2), 16) == single[16:]
+    assert sorted(i for i, _ in single[:10]) == list(range(10))  # an epoch is a permutation
+    assert len({s for _, s in single}) == 32  # a fresh augmentation seed per position
+
+
+def test_loader_with_workers_equals_in_process(fake_data):
+    dataset = FrameDataset([fake_data / "train"], 128)
+    order = TrainOrder(len(dataset), 4, seed=0)
+    a = next(iter(DataLoader(dataset, batch_size=4, sampler=order, collate_fn=collate_frames, num_workers=0)))
+    b = next(iter(DataLoader(dataset, batch_size=4, sampler=order, collate_fn=collate_frames, num_workers=2)))
+    assert torch.equal(a.rgb, b.rgb) and torch.equal(a.camera.rotation, b.camera.rotation)
