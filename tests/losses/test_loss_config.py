@@ -8,14 +8,15 @@ import pytest
 import torch
 
 from selfmocap import config as cfg
-from selfmocap.losses import SelfSupervisedLossConfig, SelfSupervisedLossWeights, SelfSupervisedTerms
+from selfmocap.adapt.objective import ObjectiveConfig
+from selfmocap.losses import SelfSupervisedLossWeights, SelfSupervisedTerms
 
 
 def test_cli_round_trip():
     parser = argparse.ArgumentParser()
-    cfg.add_options(parser, SelfSupervisedLossConfig)
-    args = parser.parse_args(["--weights.motion", "0.25", "--segmentation-form", "distance_map"])
-    config = cfg.from_args(SelfSupervisedLossConfig, args)
+    cfg.add_options(parser, ObjectiveConfig)
+    args = parser.parse_args(["--weight-motion", "0.25", "--segmentation-form", "distance_map"])
+    config = cfg.from_args(ObjectiveConfig, args)
     assert config.weights == SelfSupervisedLossWeights(motion=0.25)
     assert config.segmentation_form == "distance_map" and config.segmentation_downsample == 2
     assert cfg.to_dict(config)["weights"]["motion"] == 0.25
@@ -33,4 +34,4 @@ def test_total_and_names():
 
 def test_bad_downsample():
     with pytest.raises(ValueError, match="downsample"):
-        SelfSupervisedLossConfig(segmentation_downsample=0)
+        ObjectiveConfig(segmentation_downsample=0)

@@ -38,6 +38,21 @@ def _run_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _configure_optimize(parser: argparse.ArgumentParser) -> None:
+    from selfmocap.adapt.optimize import OptimizeConfig
+
+    cfg.add_options(parser, OptimizeConfig)
+
+
+def _run_optimize(args: argparse.Namespace) -> int:
+    from selfmocap.adapt.optimize import OptimizeConfig, run_optimize
+
+    config = cfg.from_args(OptimizeConfig, args)
+    _check(config)
+    print(f"predictions in {run_optimize(config)}")
+    return 0
+
+
 def _check(config) -> None:
     """One-line errors for the usual mistakes, before any work starts."""
     from selfmocap.data.clip import list_clips
@@ -47,10 +62,11 @@ def _check(config) -> None:
         list_clips(config.data)
     except (FileNotFoundError, ValueError) as err:
         raise UserError(str(err)) from None
-    try:
-        load_pretrained(config.checkpoint)
-    except CheckpointError as err:
-        raise UserError(str(err)) from None
+    if hasattr(config, "checkpoint"):
+        try:
+            load_pretrained(config.checkpoint)
+        except CheckpointError as err:
+            raise UserError(str(err)) from None
     objective = getattr(config, "objective", None)
     if objective is not None:
         try:
@@ -62,4 +78,5 @@ def _check(config) -> None:
 
 
 ADAPT = Command(_configure_adapt, _run_adapt, "fine-tune the pretrained network on unlabeled clips with self-supervised losses")
+OPTIMIZE = Command(_configure_optimize, _run_optimize, "the direct-optimization baseline: per-frame body parameters fitted with the same losses")
 PREDICT = Command(_configure_predict, _run_predict, "predict with the pretrained network, no adaptation (the paper's baseline)")

@@ -20,11 +20,13 @@ from selfmocap.body.model import BodyModel
 from selfmocap.config import field
 from selfmocap.geometry.camera import Camera, project, to_camera_space
 from selfmocap.losses import (
+    SegmentationForm,
     SelfSupervisedLossWeights,
     SelfSupervisedTerms,
     keypoint_reprojection_loss,
     motion_reprojection_loss,
     segmentation_chamfer_loss,
+    segmentation_distance_map_loss,
 )
 from selfmocap.render.visibility import vertex_visibility
 
@@ -38,6 +40,12 @@ class ObjectiveConfig:
     losses: str = field("kpt,seg,motion", help="comma-separated self-supervised losses: kpt (Eq. 4), seg (Eq. 5), motion (section 3.1)")
     weights: SelfSupervisedLossWeights = field(default_factory=SelfSupervisedLossWeights, help="loss weights", prefix="weight-")
     prior: float = field(0.1, help="weight of the joint-limit pose prior (0: off)")
+    segmentation_form: SegmentationForm = field("chamfer", help="'chamfer': Eq. 5 point sets; 'distance_map': Eq. 6-7 thresholded distance maps")
+    segmentation_downsample: int = field(2, help="segmentation loss resolution divisor (the paper: 2, half resolution)")
+
+    def __post_init__(self) -> None:
+        if self.segmentation_downsample < 1:
+            raise ValueError(f"segmentation_downsample must be >= 1, got {self.segmentation_downsample}")
 
     def enabled(self) -> frozenset[str]:
         names = frozenset(n.strip() for n in self.losses.split(",") if n.strip())
@@ -107,7 +115,8 @@ def self_supervised_objective(
         visible &= batch.detected[:, None]
         points = project(out.vertices, camera)
         if "seg" in enabled:
-            seg = segmentation_chamfer_loss(points, batch.masks, visible, scale=batch.side)
+            seg_loss = segmentation_chamfer_loss if config.segmentation_form == "chamfer" else segmentation_distance_map_loss
+            seg = seg_loss(points, batch.masks, visible, downsample=config.segmentation_downsample, scale=batch.side)
         if "motion" in enabled:
             b = len(batch.t)
             cam_t, cam_t1 = camera.index(slice(0, b)), camera.index(slice(b, 2 * b))

@@ -3,7 +3,6 @@ and segmentation re-projection errors. Formulas and normalisation: ``docs/losses
 
 from selfmocap.losses.config import (
     SegmentationForm,
-    SelfSupervisedLossConfig,
     SelfSupervisedLossWeights,
     SelfSupervisedTerms,
 )
@@ -26,7 +25,6 @@ __all__ = [
     "SegmentationChamferLoss",
     "SegmentationDistanceMapLoss",
     "SegmentationForm",
-    "SelfSupervisedLossConfig",
     "SelfSupervisedLossWeights",
     "SelfSupervisedTerms",
     "bilinear_sample",

@@ -28,20 +28,6 @@ class SelfSupervisedLossWeights:
 
 
 @dataclass(frozen=True)
-class SelfSupervisedLossConfig:
-    """Weights and options of the self-supervised losses."""
-
-    weights: SelfSupervisedLossWeights = cfg.field(default_factory=SelfSupervisedLossWeights, help="loss weights")
-    segmentation_form: SegmentationForm = cfg.field(
-        "chamfer", help="'chamfer': Eq. 5 point sets; 'distance_map': Eq. 6-7 thresholded distance maps")
-    segmentation_downsample: int = cfg.field(2, help="segmentation loss resolution divisor (paper: 2, half resolution)")
-
-    def __post_init__(self) -> None:
-        if self.segmentation_downsample < 1:
-            raise ValueError(f"segmentation_downsample must be >= 1, got {self.segmentation_downsample}")
-
-
-@dataclass(frozen=True)
 class SelfSupervisedTerms:
     """Unweighted self-supervised terms (scalars), named as in :class:`SelfSupervisedLossWeights`."""
 

@@ -1,0 +1,155 @@
+"""``selfmocap optimize``: the paper's direct-optimization baseline. Pose, shape, rotation,
+translation and focal length of every frame are optimised directly with the same
+self-supervised objective as adaptation (no network), by gradient descent (Adam).
+
+Initialisations (Table 1; the ground-truth ones are named for what they are in every output):
+
+* ``random``: rest pose plus small noise, average shape, upright body turned to a random heading,
+  focal and translation from the 2D keypoints' box;
+* ``gt-rotation``: as ``random`` with the ground-truth global rotation R;
+* ``gt-rotation-translation``: as ``gt-rotation`` with the ground-truth root translation and focal
+  (rescaled to the fixed depth);
+* ``gt-pose``: ground-truth pose, rotation and translation; only shape and focal are optimised.
+
+The camera keeps the network's fixed root depth D0, so the methods are compared on equal terms.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field as dc_field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import roma
+import torch
+from tqdm import tqdm
+
+from selfmocap import config as cfg
+from selfmocap.adapt.adapt import AdaptLog
+from selfmocap.adapt.inputs import ClipInputs, InputConfig, prepare_inputs
+from selfmocap.adapt.network import to_clip_prediction
+from selfmocap.adapt.objective import ObjectiveConfig, pair_batch, self_supervised_objective
+from selfmocap.body import load_body_model
+from selfmocap.data.clip import Clip, list_clips
+from selfmocap.data.predictions import write_prediction, write_run_info
+from selfmocap.geometry.camera import Camera
+from selfmocap.models.network import fixed_depth_camera
+
+Init = Literal["random", "gt-rotation", "gt-rotation-translation", "gt-pose"]
+METHOD_NAMES = {
+    "random": "optimization",
+    "gt-rotation": "optimization+gt-R",
+    "gt-rotation-translation": "optimization+gt-R+gt-T",
+    "gt-pose": "optimization+gt-pose",
+}
+
+
+@dataclass(frozen=True)
+class OptimizeConfig:
+    data: Path = cfg.field(help="folder of clips (the synthetic format)")
+    out: Path = cfg.field(help="predictions folder to write")
+    init: Init = cfg.field("random", help="initialisation: random, or with ground-truth rotation / rotation+translation / pose")
+    iters: int = cfg.field(200, help="gradient steps per clip (each on --batch frame pairs)")
+    lr: float = cfg.field(0.02, help="Adam learning rate of the per-frame parameters")
+    batch: int = cfg.field(8, help="frame pairs per step")
+    depth: float = cfg.field(4.0, help="fixed root depth D0 of the camera (metres), as the network's")
+    seed: int = cfg.field(0, help="seed of the random initialisation and pair sampling")
+    vertices: bool = cfg.field(False, help="also write per-frame vertices")
+    objective: ObjectiveConfig = dc_field(default_factory=ObjectiveConfig)
+    input: InputConfig = dc_field(default_factory=InputConfig)
+
+
+class FrameParameters(torch.nn.Module):
+    """Per-frame body and camera parameters of one clip (T frames)."""
+
+    def __init__(self, pose: torch.Tensor, shape: torch.Tensor, rotation: torch.Tensor, trans: torch.Tensor,
+                 focal: torch.Tensor, principal: torch.Tensor, depth: float, trainable: set[str]):
+        super().__init__()
+        six = lambda r: r[..., :, :2].clone()  # noqa: E731  6D rotation: first two columns
+        self.pose6d = torch.nn.Parameter(six(pose), requires_grad="pose" in trainable)
+        self.shape_logit = torch.nn.Parameter(torch.logit(shape.clamp(0.02, 0.98)), requires_grad="shape" in trainable)
+        self.rot6d = torch.nn.Parameter(six(rotation), requires_grad="rotation" in trainable)
+        self.trans = torch.nn.Parameter(trans.clone(), requires_grad="translation" in trainable)
+        self.log_focal = torch.nn.Parameter(focal.log(), requires_grad=True)
+        self.register_buffer("principal", principal)
+        self.depth = depth
+
+    def forward(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, Camera]:
+        pose = roma.special_gramschmidt(self.pose6d[idx])
+        camera = Camera(
+            focal=self.log_focal[idx].exp(),
+            rotation=roma.special_gramschmidt(self.rot6d[idx]),
+            trans=self.trans[idx],
+            depth=torch.full((len(idx),), self.depth),
+            principal=self.principal[idx],
+        )
+        return pose, torch.sigmoid(self.shape_logit[idx]), camera
+
+
+def initial_parameters(clip: Clip, inputs: ClipInputs, init: Init, depth: float, rng: np.random.Generator) -> FrameParameters:
+    """The initialisation of Table 1's optimisation rows; ground truth only where ``init`` names it."""
+    t = inputs.num_frames
+    principal = inputs.principal_frame.expand(t, 2).clone()
+    pose = roma.rotvec_to_rotmat(torch.from_numpy(rng.normal(0, 0.05, size=(t, 19, 3))).float())
+    shape = torch.full((t, 6), 0.5)
+    heading = float(rng.uniform(-math.pi, math.pi))
+    rotation = roma.euler_to_rotmat("XYZ", torch.tensor([0.0, heading, 0.0])).expand(t, 3, 3).clone()
+    # focal and translation from the 2D keypoints: a 1.7 m person spans the keypoints' box height
+    kp = inputs.keypoints_frame
+    focal, trans = torch.empty(t), torch.empty(t, 2)
+    for i in range(t):
+        vis = kp[i, :, 2] > 0
+        pts = kp[i, vis, :2] if vis.sum() >= 2 else inputs.box.crop_to_frame(torch.full((1, 2, 2), 64.0))[0]
+        height = float((pts[:, 1].max() - pts[:, 1].min()).clamp_min(8.0))
+        focal[i] = height * depth / 1.6
+        trans[i] = (pts.mean(0) - principal[i]) * depth / focal[i]
+    trainable = {"pose", "shape", "rotation", "translation"}
+    if init != "random":
+        true = fixed_depth_camera(Camera.from_array(torch.from_numpy(clip.labels.camera).float()), depth)
+        rotation = true.rotation.clone()
+    if init in ("gt-rotation-translation", "gt-pose"):
+        trans, focal = true.trans.clone(), true.focal.clone()
+    if init == "gt-pose":
+        pose = roma.rotvec_to_rotmat(torch.from_numpy(clip.labels.pose).float())
+        trainable = {"shape"}  # and the focal length, always
+    return FrameParameters(pose, shape, rotation, trans, focal, principal, depth, trainable)
+
+
+def optimize_clip(clip: Clip, inputs: ClipInputs, body, config: OptimizeConfig, log: AdaptLog | None = None,
+                  progress: bool = True):
+    """Optimise one clip's per-frame parameters; return its :class:`ClipPrediction`."""
+    rng = np.random.default_rng([config.seed, int(clip.meta.seed), len(clip)])
+    params = initial_parameters(clip, inputs, config.init, config.depth, rng)
+    optimizer = torch.optim.Adam([p for p in params.parameters() if p.requires_grad], lr=config.lr)
+    faces = body.faces.numpy()
+    n_pairs = max(inputs.num_frames - inputs.gap, 0)
+    bar = tqdm(range(config.iters if n_pairs else 0), desc=f"optimize {inputs.clip_id}", disable=not progress, unit="step")
+    for step in bar:
+        t = torch.from_numpy(rng.choice(n_pairs, size=min(config.batch, n_pairs), replace=False))
+        batch = pair_batch(inputs, t)
+        pose, shape, camera = params(batch.frames)
+        total, terms = self_supervised_objective(body, pose, shape, camera, batch, config.objective, faces)
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        optimizer.step()
+        if log is not None:
+            log.add(step, inputs.clip_id, float(total.detach()), terms)
+    with torch.no_grad():
+        pose, shape, camera = params(torch.arange(inputs.num_frames))
+    return to_clip_prediction(body, pose, shape, camera, inputs.detected, config.vertices)
+
+
+def run_optimize(config: OptimizeConfig) -> Path:
+    started = time.perf_counter()
+    body = load_body_model()
+    log = AdaptLog()
+    for clip in list_clips(config.data):
+        inputs = prepare_inputs(clip, config.input)
+        write_prediction(config.out, clip.meta.clip_id, optimize_clip(clip, inputs, body, config, log))
+    log.write(config.out)
+    write_run_info(config.out, METHOD_NAMES[config.init], init=config.init, config=cfg.to_dict(config),
+                   ground_truth_used=[] if config.init == "random" else [config.init], seconds=time.perf_counter() - started)
+    return config.out
