@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pretrain": ("selfmocap.training.cli:COMMAND", "supervised pretraining of the paper's network on synthetic clips"),
     "predict": ("selfmocap.adapt.cli:PREDICT", "predict with the pretrained network, no adaptation (the paper's baseline)"),
     "optimize": ("selfmocap.adapt.cli:OPTIMIZE", "direct optimization of per-frame body parameters (the paper's baseline)"),
+    "bench": ("selfmocap.bench.cli:COMMAND", "regenerate the paper's tables and figures from scratch"),
     "evaluate": ("selfmocap.eval.cli:COMMAND", "3D errors (mm) of predictions against the clips' ground truth"),
     "adapt": ("selfmocap.adapt.cli:ADAPT", "self-supervised test-time adaptation of the network's weights (the paper's method)"),
 }

@@ -91,3 +91,28 @@ def test_adapt_bad_arguments(tiny_clips, tiny_checkpoint, tmp_path, capsys, args
 def test_adapt_missing_data(tmp_path, tiny_checkpoint, capsys):
     assert main(["adapt", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "o"), "--checkpoint", str(tiny_checkpoint)]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("init", ["random", "gt-rotation", "gt-rotation-translation", "gt-pose"])
+def test_optimize_baseline_inits(tiny_clips, tmp_path, body, init):
+    from selfmocap.adapt.optimize import METHOD_NAMES, OptimizeConfig, initial_parameters, optimize_clip
+
+    clip = list_clips(tiny_clips)[0]
+    inputs = prepare_inputs(clip, InputConfig(inputs="oracle"))
+    params = initial_parameters(clip, inputs, init, 4.0, np.random.default_rng(0))
+    trainable = {n for n, p in params.named_parameters() if p.requires_grad}
+    expected = {
+        "random": {"pose6d", "shape_logit", "rot6d", "trans", "log_focal"},
+        "gt-rotation": {"pose6d", "shape_logit", "rot6d", "trans", "log_focal"},
+        "gt-rotation-translation": {"pose6d", "shape_logit", "rot6d", "trans", "log_focal"},
+        "gt-pose": {"shape_logit", "log_focal"},
+    }[init]
+    assert trainable == expected
+    _, _, camera = params(torch.arange(len(clip)))
+    true_rot = torch.from_numpy(clip.labels.camera[:, 1:4]).float()
+    from selfmocap.geometry.camera import euler_to_rotmat
+
+    assert torch.allclose(camera.rotation, euler_to_rotmat(true_rot), atol=1e-4) == (init != "random")
+    pred = optimize_clip(clip, inputs, body, OptimizeConfig(data=tiny_clips, out=tmp_path, init=init, iters=2, batch=2), progress=False)
+    assert pred.pose.shape == (len(clip), 19, 3) and np.isfinite(pred.camera).all()
+    assert METHOD_NAMES[init].startswith("optimization")

@@ -1,0 +1,241 @@
+"""``selfmocap bench --out DIR [--quick]``: regenerate the paper's tables and figures with fixed
+seeds, from synthetic data made on the spot.
+
+* Table 1 (``test`` split): surface, per-joint and reconstruction error of Optimization,
+  Optimization + R~, Optimization + R~ + T~, Pretrained, Pretrained + Self-Sup.
+* Table 2 (``shift`` split): per-joint and reconstruction error of Optimization, Pretrained,
+  Pretrained + Self-Sup.
+* Figure 3: per-joint error against adaptation iterations for Lk, Lk+Ls, Lk+Ls+Lm.
+* Figure 4: example frames (input crop, given keypoints and mask, pretrained and adapted mesh
+  overlays, segmentation from the adapted mesh), and on ``shift`` the IoU with the true
+  silhouette of the given mask vs the projected adapted mesh.
+
+Every row is computed twice: with oracle 2D inputs and with estimated inputs
+(``docs/adaptation.md``). Outputs: ``tables.md``, ``results.json``, ``results.csv``,
+``figure3.png``, ``figure4.png``, and the data and predictions it made.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from selfmocap import config as cfg
+from selfmocap.adapt.adapt import AdaptOptions, adapt_network
+from selfmocap.adapt.inputs import ClipInputs, InputConfig, prepare_inputs
+from selfmocap.adapt.network import predict_clip
+from selfmocap.adapt.objective import ObjectiveConfig
+from selfmocap.adapt.optimize import METHOD_NAMES, OptimizeConfig, optimize_clip
+from selfmocap.body import load_body_model
+from selfmocap.data.clip import Clip, list_clips
+from selfmocap.data.predictions import ClipPrediction
+from selfmocap.eval.evaluate import clip_errors, summarise
+from selfmocap.models.pretrained import load_pretrained
+from selfmocap.synth.run import SynthConfig, generate
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    out: Path = cfg.field(help="folder for data, predictions, tables and figures")
+    quick: bool = cfg.field(False, help="a few small clips and short runs (smoke check, under 10 minutes)")
+    checkpoint: Path | None = cfg.field(None, help="pretrained network (default: the shipped checkpoint)")
+    seed: int = cfg.field(100, help="seed of the bench's synthetic clips (disjoint from the model card's)")
+    workers: int = cfg.field(2, help="synth worker processes")
+
+
+@dataclass(frozen=True)
+class Scale:
+    clips: int
+    frames: int
+    adapt_iters: int
+    optimize_iters: int
+    figure_every: int
+
+
+QUICK = Scale(clips=2, frames=12, adapt_iters=12, optimize_iters=20, figure_every=4)
+FULL = Scale(clips=12, frames=30, adapt_iters=150, optimize_iters=200, figure_every=15)
+MODES = ("oracle", "estimated")
+FIGURE3_LOSSES = (("Lk", "kpt"), ("Lk+Ls", "kpt,seg"), ("Lk+Ls+Lm", "kpt,seg,motion"))
+
+
+def _scores(clips: list[Clip], preds: dict[str, ClipPrediction], body) -> dict:
+    return summarise({c.meta.clip_id: clip_errors(c, preds[c.meta.clip_id], body) for c in clips})
+
+
+def _predict_all(net, body, inputs: list[ClipInputs], sigma: float, vertices: bool = False) -> dict[str, ClipPrediction]:
+    return {i.clip_id: predict_clip(net, body, i, sigma, vertices=vertices) for i in inputs}
+
+
+def run_bench(config: BenchConfig) -> dict:
+    started = time.perf_counter()
+    scale = QUICK if config.quick else FULL
+    out = config.out
+    out.mkdir(parents=True, exist_ok=True)
+    pretrained = load_pretrained(config.checkpoint)
+    sigma = pretrained.card.frame_config.heatmap_sigma
+    body = load_body_model()
+    data = {}
+    for split in ("test", "shift"):
+        data[split] = out / "data" / split
+        generate(SynthConfig(out=data[split], split=split, clips=scale.clips, frames=scale.frames, seed=config.seed, workers=config.workers))
+    clips = {s: list_clips(d) for s, d in data.items()}
+    results: dict = {"scale": scale.__dict__, "checkpoint": str(config.checkpoint or "shipped"), "tables": {}, "figure3": {}}
+    adapt_options = AdaptOptions(iters=scale.adapt_iters)
+    for mode in MODES:
+        input_config = InputConfig(inputs=mode)
+        inputs = {s: [prepare_inputs(c, input_config) for c in tqdm(clips[s], desc=f"inputs {s} {mode}")] for s in clips}
+        for split in ("test", "shift"):
+            rows = {}
+            opt_inits = ("random", "gt-rotation", "gt-rotation-translation") if split == "test" else ("random",)
+            for init in opt_inits:
+                oc = OptimizeConfig(data=data[split], out=out, init=init, iters=scale.optimize_iters, input=input_config)
+                preds = {i.clip_id: optimize_clip(c, i, body, oc, progress=False) for c, i in tqdm(list(zip(clips[split], inputs[split])), desc=f"{METHOD_NAMES[init]} {split} {mode}")}
+                rows[METHOD_NAMES[init]] = _scores(clips[split], preds, body)["overall"]
+            rows["pretrained"] = _scores(clips[split], _predict_all(pretrained.model, body, inputs[split], sigma), body)["overall"]
+            net = adapt_network(copy.deepcopy(pretrained.model), body, inputs[split], adapt_options, ObjectiveConfig(), sigma,
+                                progress=f"adapt {split} {mode}")
+            adapted = _predict_all(net, body, inputs[split], sigma)
+            rows["pretrained+self-sup"] = _scores(clips[split], adapted, body)["overall"]
+            results["tables"][f"{split}/{mode}"] = rows
+            if split == "shift" and mode == "estimated":
+                results["figure4"] = figure4(out / "figure4.png", clips, inputs, pretrained.model, net, body, sigma)
+        results["figure3"][mode] = figure3_curves(pretrained.model, body, clips["test"], inputs["test"], scale, sigma)
+    plot_figure3(results["figure3"], out / "figure3.png")
+    results["seconds"] = time.perf_counter() - started
+    write_outputs(results, out)
+    return results
+
+
+def figure3_curves(model, body, clips, inputs, scale: Scale, sigma: float) -> dict:
+    """Per-joint error (mm) every ``figure_every`` steps of adaptation, per loss combination."""
+    curves = {}
+    for name, losses in FIGURE3_LOSSES:
+        points = [(0, _scores(clips, _predict_all(model, body, inputs, sigma), body)["overall"]["per_joint_mm"])]
+
+        def callback(step, net):
+            if (step + 1) % scale.figure_every == 0:
+                net.eval()
+                points.append((step + 1, _scores(clips, _predict_all(net, body, inputs, sigma), body)["overall"]["per_joint_mm"]))
+
+        adapt_network(copy.deepcopy(model), body, inputs, AdaptOptions(iters=scale.adapt_iters), ObjectiveConfig(losses=losses),
+                      sigma, progress=f"figure 3 {name}", callback=callback)
+        curves[name] = points
+    return curves
+
+
+def plot_figure3(curves: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(curves), figsize=(5 * len(curves), 3.6), squeeze=False)
+    for ax, (mode, by_loss) in zip(axes[0], curves.items()):
+        for name, points in by_loss.items():
+            steps, err = zip(*points)
+            ax.plot(steps, err, marker="o", ms=3, label=name)
+        ax.set_title(f"test split, {mode} inputs")
+        ax.set_xlabel("adaptation iteration")
+        ax.set_ylabel("per-joint error (mm)")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = (a | b).sum()
+    return float((a & b).sum() / union) if union else 1.0
+
+
+def figure4(path: Path, clips: dict, inputs: dict, pretrained_net, adapted_net, body, sigma: float) -> dict:
+    """Example frames of both splits, and the mask IoU on ``shift``: given vs adapted-mesh mask."""
+    import cv2
+
+    from selfmocap.geometry.camera import Camera, to_camera_space
+    from selfmocap.render.overlay import render_overlay
+    from selfmocap.synth.preview import _label, draw_keypoints
+
+    faces = body.faces.numpy()
+
+    def mesh_view(pred: ClipPrediction, t: int, image: np.ndarray, colour) -> tuple[np.ndarray, np.ndarray]:
+        cam = Camera.from_array(torch.from_numpy(pred.camera[t : t + 1]).double())
+        out = body(torch.from_numpy(pred.pose[t : t + 1]), torch.from_numpy(pred.shape[t : t + 1]))
+        verts = to_camera_space(out.vertices.double(), cam)[0].float().numpy()
+        return render_overlay(image, verts, faces, float(cam.focal[0]), tuple(cam.principal[0].tolist()), colour)
+
+    rows, ious_given, ious_mesh = [], [], []
+    for split in ("test", "shift"):
+        pre = _predict_all(pretrained_net, body, inputs[split], sigma)
+        ada = _predict_all(adapted_net, body, inputs[split], sigma)
+        for clip, inp in zip(clips[split], inputs[split]):
+            for t in range(len(clip)):
+                true = clip.mask(t)
+                mesh_mask = mesh_view(ada[clip.meta.clip_id], t, clip.rgb(t), (1, 1, 1))[1]
+                if split == "shift":
+                    ious_given.append(_iou(inp.masks[t].numpy(), true))
+                    ious_mesh.append(_iou(mesh_mask, true))
+            t = len(clip) // 2
+            rgb = clip.rgb(t)
+            given = rgb.copy()
+            given[inp.masks[t].numpy()] = (0.5 * given[inp.masks[t].numpy()] + [0, 90, 0]).astype(np.uint8)
+            given = draw_keypoints(given, np.concatenate([inp.keypoints_frame[t, :, :2].numpy(), inp.keypoints_frame[t, :, 2:].numpy()], 1))
+            pre_img = mesh_view(pre[clip.meta.clip_id], t, rgb, (0.95, 0.6, 0.5))[0]
+            ada_img, ada_mask = mesh_view(ada[clip.meta.clip_id], t, rgb, (0.55, 0.75, 1.0))
+            seg = np.repeat((ada_mask * 255).astype(np.uint8)[..., None], 3, axis=2)
+            box = inp.box
+            side = float(inp.box_side[t])
+            crop = lambda im: cv2.resize(im[max(int(box.offset[t, 1]), 0): int(box.offset[t, 1] + side), max(int(box.offset[t, 0]), 0): int(box.offset[t, 0] + side)], (160, 160))  # noqa: E731
+            tiles = [_label(crop(rgb), f"{split} input"), _label(crop(given), "given kpts+mask"), _label(crop(pre_img), "pretrained"),
+                     _label(crop(ada_img), "adapted"), _label(crop(seg), "adapted mesh mask")]
+            rows.append(np.concatenate(tiles, axis=1))
+    sheet = np.concatenate(rows[:8], axis=0)
+    cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+    return {"shift_mask_iou_given": float(np.mean(ious_given)), "shift_mask_iou_adapted_mesh": float(np.mean(ious_mesh)), "frames": len(ious_given)}
+
+
+def format_tables(results: dict) -> str:
+    def f(v):
+        return "-" if v is None else f"{v:.1f}"
+
+    lines = []
+    for key, rows in results["tables"].items():
+        split, mode = key.split("/")
+        cols = ("surface_mm", "per_joint_mm", "recon_mm", "pa_mpjpe_mm") if split == "test" else ("per_joint_mm", "recon_mm", "pa_mpjpe_mm")
+        title = "Table 1 (test split)" if split == "test" else "Table 2 (shift split)"
+        lines += [f"### {title}, {mode} inputs", "", "| method | " + " | ".join(cols) + " | frames |", "|---" * (len(cols) + 2) + "|"]
+        for method, m in rows.items():
+            lines.append(f"| {method} | " + " | ".join(f(m[c]) for c in cols) + f" | {m['frames']} |")
+        pre, ada = rows["pretrained"], rows["pretrained+self-sup"]
+        gain = lambda k: 100 * (pre[k] - ada[k]) / pre[k]  # noqa: E731
+        lines += ["", f"Self-supervision vs pretrained: surface {gain('surface_mm'):+.1f} %, per-joint {gain('per_joint_mm'):+.1f} % (positive = better); "
+                  f"optimization (random init) / self-sup per-joint: {rows['optimization']['per_joint_mm'] / ada['per_joint_mm']:.2f}x", ""]
+    for mode, curves in results["figure3"].items():
+        final = ", ".join(f"{name} {points[-1][1]:.1f} mm" for name, points in curves.items())
+        lines.append(f"Figure 3 ({mode} inputs), per-joint error after {curves['Lk'][-1][0]} iterations: {final}")
+    if "figure4" in results:
+        f4 = results["figure4"]
+        lines.append(f"\nFigure 4, shift split: IoU with the true silhouette: given mask {f4['shift_mask_iou_given']:.3f}, "
+                     f"adapted mesh projection {f4['shift_mask_iou_adapted_mesh']:.3f} ({f4['frames']} frames)")
+    return "\n".join(lines)
+
+
+def write_outputs(results: dict, out: Path) -> None:
+    cfg.atomic_write_text(out / "results.json", json.dumps(results, indent=1))
+    cfg.atomic_write_text(out / "tables.md", format_tables(results) + f"\n\nWall time: {results['seconds'] / 60:.1f} min\n")
+    with open(out / "results.csv", "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["split", "inputs", "method", "surface_mm", "per_joint_mm", "recon_mm", "pa_mpjpe_mm", "accel_mm", "frames"])
+        for key, rows in results["tables"].items():
+            split, mode = key.split("/")
+            for method, m in rows.items():
+                writer.writerow([split, mode, method, m["surface_mm"], m["per_joint_mm"], m["recon_mm"], m["pa_mpjpe_mm"], m["accel_mm"], m["frames"]])

@@ -1,0 +1,31 @@
+"""The bench's table formatting and outputs on a hand-made results record (the bench itself takes
+minutes and runs from the command line, not in the test suite)."""
+
+from __future__ import annotations
+
+import json
+
+from selfmocap.bench.run import format_tables, write_outputs
+
+
+def _row(pj):
+    return {"surface_mm": pj * 1.2, "per_joint_mm": pj, "recon_mm": pj * 0.9, "pa_mpjpe_mm": pj * 0.5, "accel_mm": 3.0, "frames": 10}
+
+
+def test_tables_and_outputs(tmp_path):
+    results = {
+        "tables": {
+            "test/oracle": {"optimization": _row(300.0), "optimization+gt-R": _row(200.0), "optimization+gt-R+gt-T": _row(150.0),
+                            "pretrained": _row(100.0), "pretrained+self-sup": _row(75.0)},
+            "shift/oracle": {"optimization": _row(400.0), "pretrained": _row(150.0), "pretrained+self-sup": _row(120.0)},
+        },
+        "figure3": {"oracle": {"Lk": [(0, 100.0), (10, 90.0)], "Lk+Ls": [(0, 100.0), (10, 85.0)], "Lk+Ls+Lm": [(0, 100.0), (10, 80.0)]}},
+        "figure4": {"shift_mask_iou_given": 0.7, "shift_mask_iou_adapted_mesh": 0.8, "frames": 10},
+        "seconds": 60.0,
+    }
+    text = format_tables(results)
+    assert "per-joint +25.0 %" in text and "4.00x" in text  # (100 - 75) / 100; 300 / 75
+    assert "Lk+Ls+Lm 80.0 mm" in text
+    write_outputs(results, tmp_path)
+    assert json.loads((tmp_path / "results.json").read_text())["tables"]["shift/oracle"]["pretrained"]["per_joint_mm"] == 150.0
+    assert len((tmp_path / "results.csv").read_text().splitlines()) == 1 + 5 + 3
