@@ -1,56 +1,13 @@
-"""CLIs of ``selfmocap adapt`` and ``selfmocap predict``."""
+"""CLIs of ``selfmocap adapt``, ``predict`` and ``optimize``: parse the config, check the inputs
+with one-line errors, run the library function."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 
 from selfmocap import config as cfg
 from selfmocap.cli import Command, UserError
-
-
-def _configure_adapt(parser: argparse.ArgumentParser) -> None:
-    from selfmocap.adapt.adapt import AdaptConfig
-
-    cfg.add_options(parser, AdaptConfig)
-
-
-def _run_adapt(args: argparse.Namespace) -> int:
-    from selfmocap.adapt.adapt import AdaptConfig, run_adapt
-
-    config = cfg.from_args(AdaptConfig, args)
-    _check(config)
-    print(f"predictions in {run_adapt(config)}")
-    return 0
-
-
-def _configure_predict(parser: argparse.ArgumentParser) -> None:
-    from selfmocap.adapt.predict import PredictConfig
-
-    cfg.add_options(parser, PredictConfig)
-
-
-def _run_predict(args: argparse.Namespace) -> int:
-    from selfmocap.adapt.predict import PredictConfig, run_predict
-
-    config = cfg.from_args(PredictConfig, args)
-    _check(config)
-    print(f"predictions in {run_predict(config)}")
-    return 0
-
-
-def _configure_optimize(parser: argparse.ArgumentParser) -> None:
-    from selfmocap.adapt.optimize import OptimizeConfig
-
-    cfg.add_options(parser, OptimizeConfig)
-
-
-def _run_optimize(args: argparse.Namespace) -> int:
-    from selfmocap.adapt.optimize import OptimizeConfig, run_optimize
-
-    config = cfg.from_args(OptimizeConfig, args)
-    _check(config)
-    print(f"predictions in {run_optimize(config)}")
-    return 0
 
 
 def _check(config) -> None:
@@ -67,16 +24,35 @@ def _check(config) -> None:
             load_pretrained(config.checkpoint)
         except CheckpointError as err:
             raise UserError(str(err)) from None
-    objective = getattr(config, "objective", None)
-    if objective is not None:
+    if hasattr(config, "objective"):
         try:
-            objective.enabled()
+            config.objective.enabled()
         except ValueError as err:
             raise UserError(str(err)) from None
     if config.out.exists() and not config.out.is_dir():
         raise UserError(f"--out {config.out} exists and is not a folder")
 
 
-ADAPT = Command(_configure_adapt, _run_adapt, "fine-tune the pretrained network on unlabeled clips with self-supervised losses")
-OPTIMIZE = Command(_configure_optimize, _run_optimize, "the direct-optimization baseline: per-frame body parameters fitted with the same losses")
-PREDICT = Command(_configure_predict, _run_predict, "predict with the pretrained network, no adaptation (the paper's baseline)")
+def _command(module: str, config_name: str, run_name: str, description: str) -> Command:
+    """A subcommand whose options are the dataclass ``module.config_name`` and whose work is
+    ``module.run_name(config)`` returning the predictions folder."""
+
+    def configure(parser: argparse.ArgumentParser) -> None:
+        cfg.add_options(parser, getattr(importlib.import_module(module), config_name))
+
+    def run(args: argparse.Namespace) -> int:
+        mod = importlib.import_module(module)
+        config = cfg.from_args(getattr(mod, config_name), args)
+        _check(config)
+        print(f"predictions in {getattr(mod, run_name)(config)}")
+        return 0
+
+    return Command(configure, run, description)
+
+
+ADAPT = _command("selfmocap.adapt.adapt", "AdaptConfig", "run_adapt",
+                 "fine-tune the pretrained network on unlabeled clips with self-supervised losses")
+PREDICT = _command("selfmocap.adapt.predict", "PredictConfig", "run_predict",
+                   "predict with the pretrained network, no adaptation (the paper's baseline)")
+OPTIMIZE = _command("selfmocap.adapt.optimize", "OptimizeConfig", "run_optimize",
+                    "the direct-optimization baseline: per-frame body parameters fitted with the same losses")

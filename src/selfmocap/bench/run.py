@@ -58,10 +58,11 @@ class Scale:
     adapt_iters: int
     optimize_iters: int
     figure_every: int
+    batch: int  #: frame pairs per step, adaptation and optimization alike
 
 
-QUICK = Scale(clips=2, frames=12, adapt_iters=12, optimize_iters=20, figure_every=4)
-FULL = Scale(clips=12, frames=30, adapt_iters=150, optimize_iters=200, figure_every=15)
+QUICK = Scale(clips=2, frames=16, adapt_iters=30, optimize_iters=30, figure_every=10, batch=4)
+FULL = Scale(clips=8, frames=30, adapt_iters=150, optimize_iters=150, figure_every=25, batch=8)
 MODES = ("oracle", "estimated")
 FIGURE3_LOSSES = (("Lk", "kpt"), ("Lk+Ls", "kpt,seg"), ("Lk+Ls+Lm", "kpt,seg,motion"))
 
@@ -88,7 +89,7 @@ def run_bench(config: BenchConfig) -> dict:
         generate(SynthConfig(out=data[split], split=split, clips=scale.clips, frames=scale.frames, seed=config.seed, workers=config.workers))
     clips = {s: list_clips(d) for s, d in data.items()}
     results: dict = {"scale": scale.__dict__, "checkpoint": str(config.checkpoint or "shipped"), "tables": {}, "figure3": {}}
-    adapt_options = AdaptOptions(iters=scale.adapt_iters)
+    adapt_options = AdaptOptions(iters=scale.adapt_iters, batch=scale.batch)
     for mode in MODES:
         input_config = InputConfig(inputs=mode)
         inputs = {s: [prepare_inputs(c, input_config) for c in tqdm(clips[s], desc=f"inputs {s} {mode}")] for s in clips}
@@ -96,7 +97,7 @@ def run_bench(config: BenchConfig) -> dict:
             rows = {}
             opt_inits = ("random", "gt-rotation", "gt-rotation-translation") if split == "test" else ("random",)
             for init in opt_inits:
-                oc = OptimizeConfig(data=data[split], out=out, init=init, iters=scale.optimize_iters, input=input_config)
+                oc = OptimizeConfig(data=data[split], out=out, init=init, iters=scale.optimize_iters, batch=scale.batch, input=input_config)
                 preds = {i.clip_id: optimize_clip(c, i, body, oc, progress=False) for c, i in tqdm(list(zip(clips[split], inputs[split])), desc=f"{METHOD_NAMES[init]} {split} {mode}")}
                 rows[METHOD_NAMES[init]] = _scores(clips[split], preds, body)["overall"]
             rows["pretrained"] = _scores(clips[split], _predict_all(pretrained.model, body, inputs[split], sigma), body)["overall"]
@@ -125,7 +126,7 @@ def figure3_curves(model, body, clips, inputs, scale: Scale, sigma: float) -> di
                 net.eval()
                 points.append((step + 1, _scores(clips, _predict_all(net, body, inputs, sigma), body)["overall"]["per_joint_mm"]))
 
-        adapt_network(copy.deepcopy(model), body, inputs, AdaptOptions(iters=scale.adapt_iters), ObjectiveConfig(losses=losses),
+        adapt_network(copy.deepcopy(model), body, inputs, AdaptOptions(iters=scale.adapt_iters, batch=scale.batch), ObjectiveConfig(losses=losses),
                       sigma, progress=f"figure 3 {name}", callback=callback)
         curves[name] = points
     return curves
