@@ -39,7 +39,7 @@ from selfmocap.models.pretrained import load_pretrained
 class AdaptOptions:
     """Optimisation of the network weights on the test frames."""
 
-    iters: int = cfg.field(60, help="gradient steps (each on --batch frame pairs)")
+    iters: int = cfg.field(120, help="gradient steps (each on --batch frame pairs)")
     lr: float = cfg.field(1e-4, help="Adam learning rate (the paper: 1e-4)")
     batch: int = cfg.field(8, help="frame pairs (t, t + gap) per step")
     batchnorm: Literal["frozen", "adapt"] = cfg.field("frozen", help="batch-norm statistics: keep the pretraining ones, or re-estimate on test frames")

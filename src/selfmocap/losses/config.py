@@ -24,7 +24,8 @@ class SelfSupervisedLossWeights:
     segmentation: float = cfg.field(
         1.0, help="Eq. 5 segmentation Chamfer: mean squared distance in crop sides (both ways)")
     motion: float = cfg.field(
-        1.0, help="section 3.1 motion re-projection: mean L1 flow error of visible vertices in crop sides")
+        0.1, help="section 3.1 motion re-projection: mean L1 flow error of visible vertices in crop sides "
+        "(L1 where the others are squared, so it is weighted down; docs/adaptation.md)")
 
 
 @dataclass(frozen=True)
