@@ -40,7 +40,7 @@ class AdaptOptions:
     """Optimisation of the network weights on the test frames."""
 
     iters: int = cfg.field(120, help="gradient steps (each on --batch frame pairs)")
-    lr: float = cfg.field(1e-4, help="Adam learning rate (the paper: 1e-4)")
+    lr: float = cfg.field(1e-5, help="Adam learning rate (the paper: plain gradient descent at 1e-4; docs/adaptation.md)")
     batch: int = cfg.field(8, help="frame pairs (t, t + gap) per step")
     batchnorm: Literal["frozen", "adapt"] = cfg.field("frozen", help="batch-norm statistics: keep the pretraining ones, or re-estimate on test frames")
     scope: Literal["joint", "per-clip"] = cfg.field("joint", help="one network for all clips, or a fresh one per clip")
