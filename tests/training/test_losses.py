@@ -1,11 +1,11 @@
 import torch
 
 from selfmocap.geometry.camera import Camera, euler_to_rotmat
+from selfmocap.losses import keypoint_reprojection_loss
 from selfmocap.models.network import Prediction, fixed_depth_camera
 from selfmocap.training.losses import (
     LossTerms,
     LossWeights,
-    keypoint_reprojection_loss,
     point_distance_loss,
     root_projection,
     rotation_loss,
@@ -29,7 +29,7 @@ def test_reprojection_and_root_by_hand():
     assert torch.allclose(root_projection(cam), torch.tensor([[64 + 25.0, 60 - 12.5]]))
     pts = torch.tensor([[[0.0, 0.0, 0.0], [0.5, 0.0, 2.0]]])  # -> (89, 47.5) and (64 + 100 * 1 / 4, 60 - 100 * 0.25 / 4)
     target = torch.tensor([[[89.0, 47.5], [89.0 + 12.8, 53.75]]])
-    assert torch.allclose(keypoint_reprojection_loss(pts, cam, target, 128), torch.tensor((12.8 / 128) ** 2 / 2))
+    assert torch.allclose(keypoint_reprojection_loss(pts, cam, target, scale=128), torch.tensor((12.8 / 128) ** 2 / 2))
 
 
 def test_losses_vanish_at_the_truth(body):
@@ -53,7 +53,7 @@ def test_loss_gradcheck():
     pts = torch.randn(2, 5, 3, dtype=torch.float64, requires_grad=True)
     focal = cam.focal.clone().requires_grad_()
     target = torch.randn(2, 5, 2, dtype=torch.float64) * 10 + 64
-    assert torch.autograd.gradcheck(lambda p, f: keypoint_reprojection_loss(p, cam.replace(focal=f), target, 128), (pts, focal))
+    assert torch.autograd.gradcheck(lambda p, f: keypoint_reprojection_loss(p, cam.replace(focal=f), target, scale=128), (pts, focal))
     a = torch.randn(2, 7, 3, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda x: point_distance_loss(x, torch.zeros_like(x) + 0.3), (a,))
     r = euler_to_rotmat(torch.randn(2, 4, 3, dtype=torch.float64)).requires_grad_()

@@ -22,18 +22,10 @@ import torch
 
 from selfmocap import config as cfg
 from selfmocap.body import load_body_model
-from selfmocap.body.model import BodyModel
+from selfmocap.body.model import BodyModel, BodyOutput
 from selfmocap.data.clip import Clip, list_clips
 from selfmocap.data.predictions import ClipPrediction, read_prediction
-from selfmocap.eval.metrics import (
-    METRIC_KEYPOINTS,
-    acceleration_error,
-    camera_oriented,
-    mpjpe,
-    pa_mpjpe,
-    reconstruction_error,
-    surface_error,
-)
+from selfmocap.eval.metrics import METRIC_KEYPOINTS, acceleration_error, body_errors, camera_oriented
 from selfmocap.geometry.camera import euler_to_rotmat
 
 METRIC_KEYS = ("surface_mm", "per_joint_mm", "recon_mm", "pa_mpjpe_mm", "accel_mm", "frames")
@@ -46,6 +38,10 @@ class EvaluateConfig:
     json: Path | None = cfg.field(None, help="also write the metrics as JSON to this file")
 
 
+def _double(out: BodyOutput) -> BodyOutput:
+    return BodyOutput(vertices=out.vertices.double(), joints=out.joints.double(), keypoints=out.keypoints.double())
+
+
 @torch.no_grad()
 def clip_errors(clip: Clip, pred: ClipPrediction, body: BodyModel) -> dict[str, np.ndarray | float]:
     """Per-frame errors (T,) of one clip in mm (only frames the prediction marks valid) and its
@@ -55,21 +51,19 @@ def clip_errors(clip: Clip, pred: ClipPrediction, body: BodyModel) -> dict[str, 
         raise ValueError(f"prediction for {clip.meta.clip_id} has {len(pred.pose)} frames, the clip has {len(clip)}")
     true_rot = euler_to_rotmat(torch.from_numpy(lab.camera[:, 1:4]).double())
     pred_rot = euler_to_rotmat(torch.from_numpy(pred.camera[:, 1:4]).double())
-    true_body = body(torch.from_numpy(lab.pose), torch.from_numpy(lab.shape)[None])
-    pred_body = body(torch.from_numpy(pred.pose), torch.from_numpy(pred.shape))
-    idx = list(METRIC_KEYPOINTS)
-    t_kp = camera_oriented(true_body.keypoints[:, idx].double(), true_rot)
-    p_kp = camera_oriented(pred_body.keypoints[:, idx].double(), pred_rot)
-    t_v = camera_oriented(true_body.vertices.double(), true_rot)
-    p_v = camera_oriented(pred_body.vertices.double(), pred_rot)
+    true_body = _double(body(torch.from_numpy(lab.pose), torch.from_numpy(lab.shape)[None]))
+    pred_body = _double(body(torch.from_numpy(pred.pose), torch.from_numpy(pred.shape)))
+    errors = body_errors(pred_body, pred_rot, true_body, true_rot)
     valid = torch.from_numpy(pred.valid.astype(bool))
-    errors = {
-        "surface_mm": surface_error(p_v, t_v),
-        "per_joint_mm": mpjpe(p_kp, t_kp),
-        "recon_mm": reconstruction_error(p_kp, t_kp),
-        "pa_mpjpe_mm": pa_mpjpe(p_kp, t_kp),
+    out: dict[str, np.ndarray | float] = {
+        "surface_mm": errors.surface[valid].numpy(),
+        "per_joint_mm": errors.mpjpe[valid].numpy(),
+        "recon_mm": errors.reconstruction[valid].numpy(),
+        "pa_mpjpe_mm": errors.pa_mpjpe[valid].numpy(),
     }
-    out: dict[str, np.ndarray | float] = {k: v[valid].numpy() for k, v in errors.items()}
+    idx = list(METRIC_KEYPOINTS)
+    p_kp = camera_oriented(pred_body.keypoints[:, idx], pred_rot)
+    t_kp = camera_oriented(true_body.keypoints[:, idx], true_rot)
     out["accel_mm"] = float(acceleration_error(p_kp, t_kp)) if len(clip) >= 3 else float("nan")
     return out
 

@@ -14,7 +14,8 @@ import torch
 from selfmocap.body.model import BodyOutput
 from selfmocap.config import field
 from selfmocap.eval.metrics import camera_oriented
-from selfmocap.geometry.camera import Camera, project
+from selfmocap.geometry.camera import Camera
+from selfmocap.losses import keypoint_reprojection_loss
 from selfmocap.models.network import Prediction
 
 
@@ -72,18 +73,6 @@ def root_projection(camera: Camera) -> torch.Tensor:
     return camera.focal[:, None] * camera.trans / camera.depth[:, None] + camera.principal
 
 
-def keypoint_reprojection_loss(keypoints3d: torch.Tensor, camera: Camera, keypoints2d: torch.Tensor, size: int) -> torch.Tensor:
-    """Eq. 4 ``||x_kpt - x~_kpt||^2`` with ``x_kpt`` from Eq. 3, in crop sides, mean over (B, K).
-
-    Args:
-        keypoints3d: (B, K, 3) body-frame keypoints.
-        camera: predicted camera in crop pixels.
-        keypoints2d: (B, K, 2+) target pixels (synthetic: exact, occluded ones included).
-        size: crop side S in pixels.
-    """
-    return (((project(keypoints3d, camera) - keypoints2d[..., :2]) / size) ** 2).sum(dim=-1).mean()
-
-
 def supervised_losses(pred: Prediction, body: BodyOutput, target_pose: torch.Tensor, target_shape: torch.Tensor,
                       target_camera: Camera, target_body: BodyOutput, keypoints2d: torch.Tensor, size: int) -> LossTerms:
     """All terms for predicted vs true parameters and bodies.
@@ -101,5 +90,6 @@ def supervised_losses(pred: Prediction, body: BodyOutput, target_pose: torch.Ten
         root=(((root_projection(pred.camera) - root_projection(target_camera)) / size) ** 2).sum(dim=-1).mean(),
         joints=point_distance_loss(camera_oriented(body.joints, rp), camera_oriented(target_body.joints, rt)),
         vertices=point_distance_loss(camera_oriented(body.vertices, rp), camera_oriented(target_body.vertices, rt)),
-        reprojection=keypoint_reprojection_loss(body.keypoints, pred.camera, keypoints2d, size),
+        # Eq. 4 on every keypoint (occluded ones too: synthetic targets are exact), in crop sides
+        reprojection=keypoint_reprojection_loss(body.keypoints, pred.camera, keypoints2d[..., :2], scale=size),
     )
