@@ -12,7 +12,10 @@ if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
   # Pin torch first: an unpinned torch would pull a multi-GB CUDA build.
   python -m pip install -q torch==2.13.0 2>&1 | grep -v "^WARNING: Location" || true
   python -m pip install -q -e ".[test]" 2>&1 | grep -v "^WARNING: Location" || true
-  python -c "import selfmocap, torch, anny, embreex, roma" || { echo "setup: installation failed" >&2; exit 1; }
+  # mediapipe 0.10.21 is the last release whose wheel ships the legacy pose + segmentation models;
+  # --no-deps keeps its stale numpy<2 / opencv-contrib pins out (docs/capture-inputs.md).
+  python -m pip install -q --no-deps mediapipe==0.10.21 2>&1 | grep -v "^WARNING: Location" || true
+  python -c "import selfmocap, torch, anny, embreex, roma, mediapipe, pygltflib, bvhio, smplx" || { echo "setup: installation failed" >&2; exit 1; }
   touch .venv/.installed
 fi
 # Anny builds its model once (about 1-4 minutes, about 800 MB under ${ANNY_CACHE_DIR:-~/.cache/anny}).

@@ -130,10 +130,94 @@ def _smooth(values: np.ndarray, window: int) -> np.ndarray:
     return values if window <= 1 else uniform_filter1d(values, size=window, axis=0, mode="nearest")
 
 
+def crop_squares(keypoints: np.ndarray, mask_points, config: InputConfig, frame_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Smoothed square person boxes of T frames: centres (T, 2) and sides (T,), frame pixels.
+
+    From the visible input keypoints of each frame; where fewer than 3 are visible, from
+    ``mask_points(t)`` ((M, 2) foreground pixel centres, may be empty); where neither exists,
+    interpolated from the nearest frames that have one (the frame centre if none has).
+    """
+    t_count = len(keypoints)
+    w, h = frame_size
+    centres, sides = np.zeros((t_count, 2)), np.zeros(t_count)
+    known = np.zeros(t_count, bool)
+    for t in range(t_count):
+        vis = keypoints[t, :, 2] > 0
+        points = keypoints[t, vis, :2] if vis.sum() >= 3 else mask_points(t)
+        if len(points):
+            centres[t], sides[t] = square_box(points, margin=config.margin)
+            known[t] = True
+    if not known.any():
+        centres[:], sides[:] = (w / 2, h / 2), float(min(w, h))
+    elif not known.all():
+        idx = np.arange(t_count)
+        for d in range(2):
+            centres[:, d] = np.interp(idx, idx[known], centres[known, d])
+        sides = np.interp(idx, idx[known], sides[known])
+    return _smooth(centres, config.box_smoothing), _smooth(sides, config.box_smoothing)
+
+
+def build_inputs(
+    clip_id: str,
+    frames: list[np.ndarray],
+    keypoints: np.ndarray,
+    masks: np.ndarray,
+    flow: np.ndarray,
+    flow_valid: np.ndarray,
+    gap: int,
+    centres: np.ndarray,
+    sides: np.ndarray,
+    crop_size: int = 128,
+) -> ClipInputs:
+    """Assemble :class:`ClipInputs` from frames (T, H, W, 3), input keypoints (T, K, 3) in frame
+    pixels, masks (T, H, W) bool, flow (T - gap, H, W, 2) with its validity, and crop squares."""
+    h, w = frames[0].shape[:2]
+    detected = (keypoints[..., 2] > 0).sum(axis=1) >= MIN_VISIBLE_KEYPOINTS
+    offset = centres - sides[:, None] / 2
+    scale = crop_size / sides
+    crops = np.stack([crop_image(frames[t], offset[t], scale[t], crop_size) for t in range(len(frames))])
+    box = CropBox(offset=torch.tensor(offset, dtype=torch.float32), scale=torch.tensor(scale, dtype=torch.float32))
+    kp_frame = torch.tensor(keypoints, dtype=torch.float32)
+    kp_crop = torch.cat([box.frame_to_crop(kp_frame[..., :2]), kp_frame[..., 2:]], dim=-1)
+    principal = torch.tensor([w / 2, h / 2], dtype=torch.float32)
+    return ClipInputs(
+        clip_id=clip_id,
+        rgb_crops=torch.from_numpy(crops).permute(0, 3, 1, 2).contiguous(),
+        keypoints_crop=kp_crop,
+        keypoints_frame=kp_frame,
+        box=box,
+        principal_crop=box.scale[:, None] * (principal - box.offset),
+        principal_frame=principal,
+        masks=torch.from_numpy(np.asarray(masks, dtype=bool)),
+        flow=torch.from_numpy(np.ascontiguousarray(flow, dtype=np.float32)),
+        flow_valid=torch.from_numpy(np.asarray(flow_valid, dtype=bool)),
+        detected=torch.from_numpy(detected),
+        gap=gap,
+    )
+
+
+def pair_flow(frames: list[np.ndarray], gap: int) -> tuple[np.ndarray, np.ndarray]:
+    """DIS flow t -> t + gap for every pair of ``frames`` and its forward-backward validity."""
+    from selfmocap.cues.flow import FlowConfig, estimate_flow, flow_consistency
+
+    h, w = frames[0].shape[:2]
+    if len(frames) <= gap:
+        return np.zeros((0, h, w, 2), np.float32), np.zeros((0, h, w), bool)
+    dis = FlowConfig().create()
+    flow = np.stack([estimate_flow(frames[t], frames[t + gap], dis=dis) for t in range(len(frames) - gap)])
+    backward = np.stack([estimate_flow(frames[t + gap], frames[t], dis=dis) for t in range(len(frames) - gap)])
+    valid = np.stack([flow_consistency(f, b) for f, b in zip(flow, backward)])
+    return flow, valid
+
+
+def mask_pixels(mask: np.ndarray) -> np.ndarray:
+    """(H, W) bool -> (M, 2) continuous centres of its foreground pixels."""
+    ys, xs = np.nonzero(mask)
+    return np.stack([xs, ys], axis=1) + 0.5
+
+
 def prepare_inputs(clip: Clip, config: InputConfig, crop_size: int = 128) -> ClipInputs:
     """Build a clip's :class:`ClipInputs` from its frames and 2D annotations only."""
-    from selfmocap.cues.flow import estimate_flow, flow_consistency
-
     t_count = len(clip)
     gap = min(config.pair_gap, max(t_count - 1, 1))
     frames = [clip.rgb(t) for t in range(t_count)]
@@ -146,43 +230,11 @@ def prepare_inputs(clip: Clip, config: InputConfig, crop_size: int = 128) -> Cli
         masks = [clip.input_mask(t) for t in range(t_count)]
     else:
         masks = [noisy_segmentation(clip.mask(t), seg_rng) for t in range(t_count)]
-    detected = (keypoints[..., 2] > 0).sum(axis=1) >= MIN_VISIBLE_KEYPOINTS
-    centres, sides = np.zeros((t_count, 2)), np.zeros(t_count)
-    for t in range(t_count):
-        vis = keypoints[t, :, 2] > 0
-        if vis.sum() >= 3:
-            points = keypoints[t, vis, :2]
-        else:
-            ys, xs = np.nonzero(masks[t])
-            points = np.stack([xs, ys], axis=1) + 0.5 if len(xs) else np.array([[w / 2, h / 2]])
-        centres[t], sides[t] = square_box(points, margin=config.margin)
-    centres, sides = _smooth(centres, config.box_smoothing), _smooth(sides, config.box_smoothing)
-    offset = centres - sides[:, None] / 2
-    scale = crop_size / sides
-    crops = np.stack([crop_image(frames[t], offset[t], scale[t], crop_size) for t in range(t_count)])
-    box = CropBox(offset=torch.tensor(offset, dtype=torch.float32), scale=torch.tensor(scale, dtype=torch.float32))
-    kp_frame = torch.tensor(keypoints, dtype=torch.float32)
-    kp_crop = torch.cat([box.frame_to_crop(kp_frame[..., :2]), kp_frame[..., 2:]], dim=-1)
-    principal = torch.tensor([w / 2, h / 2], dtype=torch.float32)
+    centres, sides = crop_squares(keypoints, lambda t: mask_pixels(masks[t]), config, (w, h))
     if t_count < 2:
         flow, valid = np.zeros((0, h, w, 2), np.float32), np.zeros((0, h, w), bool)
     elif config.inputs == "oracle":
         flow, valid = chain_flow(*clip.flow(), gap)
     else:
-        flow = np.stack([estimate_flow(frames[t], frames[t + gap]) for t in range(t_count - gap)])
-        backward = np.stack([estimate_flow(frames[t + gap], frames[t]) for t in range(t_count - gap)])
-        valid = np.stack([flow_consistency(f, b) for f, b in zip(flow, backward)])
-    return ClipInputs(
-        clip_id=clip.meta.clip_id,
-        rgb_crops=torch.from_numpy(crops).permute(0, 3, 1, 2).contiguous(),
-        keypoints_crop=kp_crop,
-        keypoints_frame=kp_frame,
-        box=box,
-        principal_crop=box.scale[:, None] * (principal - box.offset),
-        principal_frame=principal,
-        masks=torch.from_numpy(np.stack(masks)),
-        flow=torch.from_numpy(np.ascontiguousarray(flow, dtype=np.float32)),
-        flow_valid=torch.from_numpy(valid),
-        detected=torch.from_numpy(detected),
-        gap=gap,
-    )
+        flow, valid = pair_flow(frames, gap)
+    return build_inputs(clip.meta.clip_id, frames, keypoints, np.stack(masks), flow, valid, gap, centres, sides, crop_size)

@@ -1,0 +1,58 @@
+"""CLIs of ``selfmocap capture`` and ``selfmocap demo``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from selfmocap import config as cfg
+from selfmocap.cli import Command
+
+
+def _configure_capture(parser: argparse.ArgumentParser) -> None:
+    from selfmocap.capture.pipeline import CaptureConfig
+
+    parser.add_argument("video", type=Path, metavar="VIDEO", help="video file (mp4, avi, mov, webm, ...) or folder of images")
+    cfg.add_options(parser, CaptureConfig)
+
+
+def print_summary(result) -> None:
+    s = result.summary
+    rp = s["reprojection_px"]
+    print(f"captured {s['frames']} frames at {s['fps']:.2f} fps into {result.out}")
+    print(f"  frames without a person: {s['frames_without_person']} ({s['frames_without_person_count']})")
+    print(f"  2D keypoint error (px): pretrained {rp['pretrained']:.2f}, adapted {rp['adapted']:.2f}, "
+          f"exported {rp['exported']:.2f}")
+    j = s["jitter"]
+    print(f"  3D jitter (mm/frame^2): adapted {j['adapted_mm']:.2f}, exported ({s['smoothing']['level']} smoothing) "
+          f"{j['exported_mm']:.2f}")
+    t = s["timings_s"]
+    fps = s["frames"] / max(t["total"], 1e-9)
+    print("  time (s): " + ", ".join(f"{k} {v:.1f}" for k, v in t.items()) + f" -> {fps:.2f} frames/s")
+
+
+def _run_capture(args: argparse.Namespace) -> int:
+    from selfmocap.capture.pipeline import CaptureConfig, run_capture
+
+    config = cfg.from_args(CaptureConfig, args, video=args.video)
+    print_summary(run_capture(config))
+    return 0
+
+
+def _configure_demo(parser: argparse.ArgumentParser) -> None:
+    from selfmocap.capture.demo import DemoConfig
+
+    cfg.add_options(parser, DemoConfig)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from selfmocap.capture.demo import DemoConfig, run_demo
+
+    run_demo(cfg.from_args(DemoConfig, args))
+    return 0
+
+
+CAPTURE = Command(_configure_capture, _run_capture,
+                  "capture 3D motion from a video: cues, pretrained network, test-time adaptation, exports (docs/capture.md)")
+DEMO = Command(_configure_demo, _run_demo,
+               "render a held-out synthetic clip to a video, capture it like a real one, score it against its 3D ground truth")

@@ -1,0 +1,484 @@
+"""``selfmocap capture VIDEO --out DIR``: a video in, animation-ready 3D motion out.
+
+Stages (``docs/capture.md``), each with a progress bar:
+
+1. **cues**: frames are streamed from the file (never all decoded at once); mediapipe's pose
+   model gives 2D keypoints and a person mask per frame (or the user's keypoint JSON / mask
+   PNGs); masks are kept as PNGs in the work folder.
+2. **crops**: one square person box per frame from the keypoints, smoothed over time, filled in
+   where nobody was detected.
+3. **adapt**: the video is cut into segments of at most ``--segment`` frames (memory stays
+   bounded: only one segment's frames, masks and DIS optical flow are in RAM). On each segment
+   the pretrained network predicts every frame (the "pretrained" result), then the *adapting*
+   network (one network carried through the whole video) is fine-tuned on the segment's frame
+   pairs with the self-supervised losses, and predicts every frame again (the "adapted"
+   result). A video of at most one segment is exactly the paper's test-time adaptation.
+4. **motion**: one body shape per video (median over detected frames), frames without a person
+   filled by interpolation, temporal smoothing bounded by the 2D evidence.
+5. **exports**: ``motion.npz``, ``motion.glb``, ``motion.bvh``, optional meshes, the overlay
+   video, the report, ``run.json``.
+
+Everything is written into a temporary folder beside ``--out`` that is renamed to ``--out`` only
+at the end: an interrupted run leaves no result that looks complete.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field as dc_field, replace
+from pathlib import Path
+from typing import Literal
+
+import cv2
+import numpy as np
+import roma
+import torch
+from tqdm import tqdm
+
+from selfmocap import config as cfg
+from selfmocap.adapt.adapt import AdaptLog, AdaptOptions, adapt_network
+from selfmocap.adapt.inputs import InputConfig, build_inputs, crop_squares, mask_pixels, pair_flow
+from selfmocap.adapt.network import predict_clip, to_clip_prediction
+from selfmocap.adapt.objective import ObjectiveConfig
+from selfmocap.capture.smoothing import (
+    SIGMA_FRAMES,
+    MotionParams,
+    SmoothingLevel,
+    jitter_mm,
+    reprojection_error,
+    smooth_within_tolerance,
+)
+from selfmocap.cli import UserError
+from selfmocap.data.predictions import ClipPrediction, write_prediction, write_run_info
+from selfmocap.geometry.camera import Camera, project
+
+#: Files whose presence marks a folder as holding a capture result.
+RESULT_MARKERS = ("motion.npz", "run.json")
+
+#: Input keypoints below this confidence are treated as missing (the network was trained with
+#: binary visibility; mediapipe's visibility is a probability).
+CONFIDENCE_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """Which frames to read, and where the 2D cues come from."""
+
+    start: float | None = cfg.field(None, help="first second of the video to use")
+    end: float | None = cfg.field(None, help="last second of the video to use")
+    fps: float | None = cfg.field(None, help="subsample to this frame rate (never upsamples)")
+    max_size: int = cfg.field(480, help="resize so the longer side is at most this many pixels (never upscales)")
+    keypoints: Path | None = cfg.field(None, help="your own 2D keypoints: an OpenPose JSON folder/file or a COCO JSON (default: mediapipe)")
+    masks: Path | None = cfg.field(None, help="your own person masks: a folder of PNGs, one per frame (default: mediapipe)")
+    model_complexity: int = cfg.field(1, help="mediapipe pose model: 0 lite, 1 full, 2 heavy")
+
+
+@dataclass(frozen=True)
+class CaptureOptions:
+    """Adaptation schedule, crops, smoothing and which outputs to write."""
+
+    epochs: float = cfg.field(3.0, help="adaptation steps per segment: this many passes over its frame pairs (at least --min-iters)")
+    min_iters: int = cfg.field(60, help="fewest adaptation steps per segment")
+    iters: int = cfg.field(0, help="adaptation steps per segment, overriding --epochs/--min-iters (0: automatic; use --no-adapt to skip)")
+    adapt: bool = cfg.field(True, help="run test-time adaptation (off: the pretrained network only)")
+    lr: float = cfg.field(AdaptOptions.lr, help="Adam learning rate of the adaptation")
+    batch: int = cfg.field(AdaptOptions.batch, help="frame pairs per adaptation step")
+    batchnorm: Literal["frozen", "adapt"] = cfg.field("frozen", help="batch-norm statistics during adaptation")
+    seed: int = cfg.field(0, help="seed of the pair sampling")
+    segment: int = cfg.field(240, help="frames per adaptation segment (bounds memory; docs/capture.md)")
+    margin: float = cfg.field(InputConfig.margin, help="crop margin on each side, fraction of the keypoint extent")
+    box_smoothing: int = cfg.field(5, help="frames in the moving average of crop centres and sides")
+    pair_gap: int = cfg.field(InputConfig.pair_gap, help="frames between the two frames of a motion-loss pair")
+    smoothing: SmoothingLevel = cfg.field("light", help="temporal smoothing of the exported motion")
+    smoothing_tolerance: float = cfg.field(3.0, help="smoothing never raises a frame's mean 2D keypoint error by more than this (pixels)")
+    meshes: Literal["none", "obj", "ply"] = cfg.field("none", help="also write one mesh per frame")
+    overlay: bool = cfg.field(True, help="write the overlay video")
+    overwrite: bool = cfg.field(False, help="replace a result already in --out")
+
+
+@dataclass(frozen=True)
+class CaptureConfig:
+    video: Path = cfg.field(help="video file (mp4, avi, mov, webm, ...) or folder of images", flag="")
+    out: Path = cfg.field(help="output folder (must not hold a result unless --overwrite)")
+    checkpoint: Path | None = cfg.field(None, help="pretrained network (default: the shipped checkpoint)")
+    source: SourceOptions = dc_field(default_factory=SourceOptions)
+    capture: CaptureOptions = dc_field(default_factory=CaptureOptions)
+    objective: ObjectiveConfig = dc_field(default_factory=ObjectiveConfig)
+
+
+@dataclass(frozen=True)
+class Cues:
+    """2D cues of the whole video: keypoints in RAM, masks as PNG files in the work folder."""
+
+    keypoints: np.ndarray  #: (T, K, 3) frame pixels, binary confidence
+    raw_confidence: np.ndarray  #: (T, K) the detector's confidence
+    detected: np.ndarray  #: (T,) bool
+    mask_dir: Path
+    seconds: float
+
+    def mask(self, t: int) -> np.ndarray:
+        image = cv2.imread(str(self.mask_dir / f"{t:06d}.png"), cv2.IMREAD_GRAYSCALE)
+        return image > 0
+
+
+@dataclass
+class CaptureResult:
+    """What ``capture`` produced (also returned to the demo)."""
+
+    out: Path
+    clip_id: str
+    num_frames: int
+    fps: float
+    detected: np.ndarray
+    pretrained: ClipPrediction
+    adapted: ClipPrediction
+    exported: ClipPrediction
+    timings: dict[str, float]
+    summary: dict
+
+
+def frame_ranges(flags: np.ndarray) -> list[tuple[int, int]]:
+    """Inclusive (first, last) ranges of the True entries of a (T,) bool array."""
+    out, start = [], None
+    for t, f in enumerate(list(flags) + [False]):
+        if f and start is None:
+            start = t
+        elif not f and start is not None:
+            out.append((start, t - 1))
+            start = None
+    return out
+
+
+def format_ranges(ranges: list[tuple[int, int]]) -> str:
+    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in ranges) or "none"
+
+
+def check_out(out: Path, overwrite: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} exists and is not a folder: choose another --out")
+    if out.is_dir() and any((out / m).exists() for m in RESULT_MARKERS) and not overwrite:
+        raise UserError(f"--out {out} already holds a capture result: choose another --out, or add --overwrite to replace it")
+
+
+def finalize(work: Path, out: Path) -> None:
+    """Move the finished work folder to ``out`` (replacing an old result only now)."""
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.replace(out, old)
+    os.replace(work, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def gather_cues(reader, source: SourceOptions, work: Path) -> Cues:
+    """Stream the frames once: keypoints and masks per frame (mediapipe or the user's files)."""
+    from selfmocap.capture.cues import PoseDetector
+    from selfmocap.capture.keypoint_files import read_keypoints, read_masks
+
+    info = reader.info
+    started = time.perf_counter()
+    mask_dir = work / "cache" / "masks"
+    mask_dir.mkdir(parents=True)
+    user_kp = read_keypoints(source.keypoints, info.num_frames, info.scale) if source.keypoints else None
+    user_masks = read_masks(source.masks, info.num_frames, info.size) if source.masks else None
+    detector = PoseDetector(model_complexity=source.model_complexity, segmentation=user_masks is None) if (
+        user_kp is None or user_masks is None) else None
+    keypoints = np.zeros((info.num_frames, _num_keypoints(), 3), np.float32)
+    try:
+        for t, frame in enumerate(tqdm(reader, total=info.num_frames, desc="cues", unit="frame")):
+            cues = detector(frame) if detector is not None else None
+            keypoints[t] = user_kp[t] if user_kp is not None else cues.keypoints
+            mask = user_masks[t] if user_masks is not None else cues.mask
+            if mask is None:
+                mask = np.zeros(frame.shape[:2], bool)
+            cv2.imwrite(str(mask_dir / f"{t:06d}.png"), mask.astype(np.uint8) * 255)
+    finally:
+        if detector is not None:
+            detector.close()
+    from selfmocap.adapt.inputs import MIN_VISIBLE_KEYPOINTS
+
+    raw_conf = keypoints[..., 2].copy()
+    keypoints[..., 2] = (raw_conf >= CONFIDENCE_THRESHOLD).astype(np.float32)
+    detected = (keypoints[..., 2] > 0).sum(1) >= MIN_VISIBLE_KEYPOINTS
+    keypoints[~detected, :, 2] = 0.0
+    return Cues(keypoints, raw_conf, detected, mask_dir, time.perf_counter() - started)
+
+
+def _num_keypoints() -> int:
+    from selfmocap.body.names import KEYPOINT_NAMES
+
+    return len(KEYPOINT_NAMES)
+
+
+def iterations(options: CaptureOptions, pairs: int) -> int:
+    """Adaptation steps for a segment with ``pairs`` frame pairs."""
+    if not options.adapt or pairs < 1:
+        return 0
+    if options.iters > 0:
+        return options.iters
+    return max(options.min_iters, math.ceil(options.epochs * pairs / options.batch))
+
+
+def segments(num_frames: int, length: int) -> list[tuple[int, int]]:
+    """Split ``num_frames`` into near-equal consecutive [start, end) segments of at most ``length``."""
+    count = max(1, math.ceil(num_frames / max(length, 1)))
+    bounds = np.linspace(0, num_frames, count + 1).round().astype(int)
+    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+
+
+def _cat_predictions(parts: list[ClipPrediction]) -> ClipPrediction:
+    return ClipPrediction(**{
+        name: np.concatenate([getattr(p, name) for p in parts]) for name in ClipPrediction.__dataclass_fields__
+        if getattr(parts[0], name) is not None
+    })
+
+
+def fill_missing(params: MotionParams, detected: np.ndarray) -> MotionParams:
+    """Frames without a detection take the parameters interpolated between the nearest detected
+    frames (slerp for rotations; the nearest one at the ends)."""
+    from selfmocap.capture.smoothing import blend_params
+
+    if detected.all() or not detected.any():
+        return params
+    t_idx = np.arange(len(detected))
+    known = t_idx[detected]
+    prev = np.array([known[known <= t].max() if (known <= t).any() else known.min() for t in t_idx])
+    nxt = np.array([known[known >= t].min() if (known >= t).any() else known.max() for t in t_idx])
+    span = np.maximum(nxt - prev, 1)
+    weight = torch.tensor(np.where(nxt == prev, 0.0, (t_idx - prev) / span))
+    a = MotionParams(params.pose[prev], params.rotation[prev], params.focal[prev], params.trans[prev])
+    b = MotionParams(params.pose[nxt], params.rotation[nxt], params.focal[nxt], params.trans[nxt])
+    return blend_params(a, b, weight)
+
+
+def final_motion(body, adapted: ClipPrediction, cues: Cues, options: CaptureOptions, fps: float):
+    """One shape per video, missing frames filled, smoothing within the 2D tolerance.
+
+    Returns the exported :class:`ClipPrediction` and the per-frame smoothing blend weights."""
+    detected = cues.detected
+    shape = np.median(adapted.shape[detected], axis=0) if detected.any() else np.median(adapted.shape, axis=0)
+    cam = Camera.from_array(torch.from_numpy(adapted.camera).double())
+    raw = MotionParams(
+        pose=roma.rotvec_to_rotmat(torch.from_numpy(adapted.pose).double()),
+        rotation=cam.rotation, focal=cam.focal, trans=cam.trans,
+    )
+    raw = fill_missing(raw, detected)
+    t_count = len(raw)
+    shape_t = torch.from_numpy(shape).float()[None].expand(t_count, -1)
+
+    def camera_of(p: MotionParams) -> Camera:
+        return cam.replace(rotation=p.rotation, focal=p.focal, trans=p.trans)
+
+    def project_params(p: MotionParams) -> torch.Tensor:
+        with torch.no_grad():
+            kp = body(p.pose.float(), shape_t).keypoints.double()
+        return project(kp, camera_of(p))
+
+    sigma = SIGMA_FRAMES[options.smoothing] * fps / 30.0
+    final, weight = smooth_within_tolerance(raw, sigma, project_params, torch.from_numpy(cues.keypoints).double(),
+                                            options.smoothing_tolerance)
+    exported = to_clip_prediction(body, final.pose.float(), shape_t, camera_of(final).to(torch.float32),
+                                  torch.from_numpy(detected))
+    return exported, weight
+
+
+def reprojection_per_frame(pred: ClipPrediction, cues: Cues) -> np.ndarray:
+    return reprojection_error(torch.from_numpy(pred.keypoints2d).double(), torch.from_numpy(cues.keypoints).double()).numpy()
+
+
+def camera_keypoints(pred: ClipPrediction) -> np.ndarray:
+    """(T, K, 3) root-centred keypoints in camera orientation (what the metrics compare)."""
+    rot = Camera.from_array(torch.from_numpy(pred.camera).double()).rotation.numpy()
+    return np.einsum("tij,tkj->tki", rot, pred.keypoints3d.astype(np.float64))
+
+
+def run_capture(config: CaptureConfig) -> CaptureResult:
+    """``selfmocap capture``: see the module docstring."""
+    from selfmocap.body import load_body_model
+    from selfmocap.capture.video import open_video
+    from selfmocap.models.pretrained import CheckpointError, load_pretrained
+
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    src, opts = config.source, config.capture
+    reader = open_video(config.video, start=src.start, end=src.end, fps=src.fps, max_size=src.max_size)
+    info = reader.info
+    check_out(config.out, opts.overwrite)
+    try:
+        pretrained = load_pretrained(config.checkpoint)
+    except CheckpointError as err:
+        raise UserError(str(err)) from None
+    try:
+        config.objective.enabled()
+    except ValueError as err:
+        raise UserError(str(err)) from None
+    config.out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{config.out.name}.partial-", dir=config.out.parent))
+    try:
+        result = _capture(config, reader, pretrained, load_body_model(), work, timings, started)
+        shutil.rmtree(work / "cache", ignore_errors=True)
+        finalize(work, config.out)
+        result.out = config.out
+        return result
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+
+
+def _capture(config: CaptureConfig, reader, pretrained, body, work: Path, timings: dict, started: float) -> CaptureResult:
+    src, opts = config.source, config.capture
+    info = reader.info
+    clip_id = Path(config.video).stem if Path(config.video).is_file() else Path(config.video).name
+    t_count = info.num_frames
+    cues = gather_cues(reader, src, work)
+    timings["cues"] = cues.seconds
+    missing = frame_ranges(~cues.detected)
+    if not cues.detected.any():
+        raise UserError(
+            f"no person found in any of the {t_count} frames of {config.video}: check that one person is fully "
+            "visible, or give your own detections with --keypoints"
+        )
+    if t_count == 1:
+        print("capture: a one-frame video: the motion loss needs two frames and is skipped")
+    w, h = info.size
+    input_config = InputConfig(margin=opts.margin, box_smoothing=opts.box_smoothing, pair_gap=opts.pair_gap)
+    centres, sides = crop_squares(cues.keypoints, lambda t: mask_pixels(cues.mask(t)), input_config, (w, h))
+    gap = min(opts.pair_gap, max(t_count - 1, 1))
+    objective = config.objective
+    if t_count <= gap:
+        names = [n for n in objective.losses.split(",") if n.strip() and n.strip() != "motion"]
+        objective = replace(objective, losses=",".join(names) or "kpt")
+    sigma = pretrained.card.frame_config.heatmap_sigma
+    crop = pretrained.card.network_config.input_size
+    frozen_net = pretrained.model.eval()
+    net = copy.deepcopy(frozen_net)
+    log = AdaptLog()
+    parts_before, parts_after = [], []
+    seg_list = segments(t_count, opts.segment)
+    frames_iter = iter(reader)
+    timings.update(flow=0.0, network=0.0, adapt=0.0)
+    for k, (a, b) in enumerate(seg_list):
+        label = f"segment {k + 1}/{len(seg_list)}" if len(seg_list) > 1 else "video"
+        frames = [next(frames_iter) for _ in range(b - a)]
+        masks = np.stack([cues.mask(t) for t in range(a, b)])
+        tic = time.perf_counter()
+        seg_gap = min(gap, max(b - a - 1, 1))
+        flow, valid = pair_flow(frames, seg_gap) if b - a > seg_gap else (
+            np.zeros((0, h, w, 2), np.float32), np.zeros((0, h, w), bool))
+        timings["flow"] += time.perf_counter() - tic
+        inputs = build_inputs(clip_id, frames, cues.keypoints[a:b], masks, flow, valid, seg_gap, centres[a:b], sides[a:b], crop)
+        del frames, flow, valid, masks
+        tic = time.perf_counter()
+        parts_before.append(predict_clip(frozen_net, body, inputs, sigma))
+        timings["network"] += time.perf_counter() - tic
+        pairs = inputs.num_frames - inputs.gap
+        steps = iterations(opts, pairs if inputs.detected.any() else 0)
+        tic = time.perf_counter()
+        if steps > 0:
+            options = AdaptOptions(iters=steps, lr=opts.lr, batch=opts.batch, batchnorm=opts.batchnorm, seed=opts.seed + k)
+            adapt_network(net, body, [inputs], options, objective, sigma, log, progress=f"adapt {label}")
+        timings["adapt"] += time.perf_counter() - tic
+        tic = time.perf_counter()
+        parts_after.append(predict_clip(net, body, inputs, sigma))
+        timings["network"] += time.perf_counter() - tic
+        del inputs
+    before, after = _cat_predictions(parts_before), _cat_predictions(parts_after)
+    before = replace(before, valid=cues.detected)
+    after = replace(after, valid=cues.detected)
+    tic = time.perf_counter()
+    exported, weight = final_motion(body, after, cues, opts, info.fps)
+    timings["smoothing"] = time.perf_counter() - tic
+
+    pred_dir = work / "predictions"
+    write_prediction(pred_dir / "pretrained", clip_id, before)
+    write_prediction(pred_dir / "adapted", clip_id, after)
+    write_prediction(pred_dir / "exported", clip_id, exported)
+
+    err_before, err_after, err_final = (reprojection_per_frame(p, cues) for p in (before, after, exported))
+    jitter = {
+        "adapted_mm": jitter_mm(camera_keypoints(after), cues.detected),
+        "exported_mm": jitter_mm(camera_keypoints(exported), cues.detected),
+    }
+    summary = {
+        "clip_id": clip_id,
+        "frames": t_count,
+        "fps": info.fps,
+        "size": list(info.size),
+        "frames_without_person": format_ranges(missing),
+        "frames_without_person_count": int((~cues.detected).sum()),
+        "reprojection_px": {
+            "pretrained": float(np.nanmean(err_before)),
+            "adapted": float(np.nanmean(err_after)),
+            "exported": float(np.nanmean(err_final)),
+        },
+        "jitter": jitter,
+        "smoothing": {"level": opts.smoothing, "tolerance_px": opts.smoothing_tolerance,
+                      "frames_pulled_back": int((weight < 1).sum()) if opts.smoothing != "off" else 0},
+        "adaptation_steps": len(log.rows),
+        "segments": len(seg_list),
+    }
+    tic = time.perf_counter()
+    _write_exports(config, reader, body, exported, cues, log, summary, err_before, err_after, work)
+    timings["exports"] = time.perf_counter() - tic
+    timings["total"] = time.perf_counter() - started
+    summary["timings_s"] = {k: round(v, 2) for k, v in timings.items()}
+    write_run_info(work, "capture", config=cfg.to_dict(config), checkpoint=str(config.checkpoint or "shipped"),
+                   seconds=timings["total"], summary=summary, video=_video_info(info))
+    return CaptureResult(work, clip_id, t_count, info.fps, cues.detected, before, after, exported, timings, summary)
+
+
+def _video_info(info) -> dict:
+    return {
+        "source": str(info.source), "kind": info.kind, "source_fps": info.source_fps, "fps": info.fps,
+        "frames": info.num_frames, "size": list(info.size), "source_size": list(info.source_size),
+        "source_indices": [int(i) for i in info.source_indices],
+    }
+
+
+def _write_exports(config, reader, body, exported: ClipPrediction, cues: Cues, log: AdaptLog, summary: dict,
+                   err_before: np.ndarray, err_after: np.ndarray, work: Path) -> None:
+    from selfmocap import export
+
+    info = reader.info
+    motion = export.CapturedMotion(
+        body_model=body.name,
+        fps=info.fps,
+        image_size=tuple(info.size),
+        pose=exported.pose,
+        shape=exported.shape[0],
+        camera=exported.camera,
+        joints3d=exported.joints3d,
+        keypoints3d=exported.keypoints3d,
+        keypoints2d=exported.keypoints2d,
+        detected=cues.detected,
+    )
+    bar = tqdm(total=4 + (config.capture.meshes != "none") + config.capture.overlay, desc="exports", unit="file")
+    export.write_motion_npz(work / "motion.npz", motion, extra={
+        "keypoints2d_input": cues.keypoints,
+        "keypoints2d_confidence": cues.raw_confidence,
+        "reprojection_px_pretrained": err_before,
+        "reprojection_px_adapted": err_after,
+    })
+    bar.update()
+    export.write_glb(work / "motion.glb", motion, body)
+    bar.update()
+    export.write_bvh(work / "motion.bvh", motion, body)
+    bar.update()
+    if config.capture.meshes != "none":
+        export.write_meshes(work / "meshes", motion, body, fmt=config.capture.meshes)
+        bar.update()
+    if config.capture.overlay:
+        export.write_overlay_video(work / "overlay.mp4", motion, body, iter(reader), info.fps)
+        bar.update()
+    log.write(work)
+    export.write_report(work, rows=log.rows, reprojection_before=err_before, reprojection_after=err_after,
+                        detected=cues.detected, summary=summary, config=cfg.to_dict(config))
+    bar.update()
+    bar.close()
