@@ -120,7 +120,8 @@ class Cues:
     raw_confidence: np.ndarray  #: (T, K) the detector's confidence
     detected: np.ndarray  #: (T,) bool
     mask_dir: Path
-    seconds: float
+    seconds: float  #: the whole pass
+    detector_seconds: float  #: of which in the detector (the rest: decoding, resizing, mask files)
 
     def mask(self, t: int) -> np.ndarray:
         image = cv2.imread(str(self.mask_dir / f"{t:06d}.png"), cv2.IMREAD_GRAYSCALE)
@@ -191,9 +192,12 @@ def gather_cues(reader, source: SourceOptions, work: Path) -> Cues:
     detector = PoseDetector(model_complexity=source.model_complexity, segmentation=user_masks is None) if (
         user_kp is None or user_masks is None) else None
     keypoints = np.zeros((info.num_frames, _num_keypoints(), 3), np.float32)
+    in_detector = 0.0
     try:
         for t, frame in enumerate(tqdm(reader, total=info.num_frames, desc="cues", unit="frame")):
+            tic = time.perf_counter()
             cues = detector(frame) if detector is not None else None
+            in_detector += time.perf_counter() - tic
             keypoints[t] = user_kp[t] if user_kp is not None else cues.keypoints
             mask = user_masks[t] if user_masks is not None else cues.mask
             if mask is None:
@@ -208,7 +212,7 @@ def gather_cues(reader, source: SourceOptions, work: Path) -> Cues:
     keypoints[..., 2] = (raw_conf >= CONFIDENCE_THRESHOLD).astype(np.float32)
     detected = (keypoints[..., 2] > 0).sum(1) >= MIN_VISIBLE_KEYPOINTS
     keypoints[~detected, :, 2] = 0.0
-    return Cues(keypoints, raw_conf, detected, mask_dir, time.perf_counter() - started)
+    return Cues(keypoints, raw_conf, detected, mask_dir, time.perf_counter() - started, in_detector)
 
 
 def _num_keypoints() -> int:
@@ -338,7 +342,8 @@ def _capture(config: CaptureConfig, reader, pretrained, body, work: Path, timing
     clip_id = Path(config.video).stem if Path(config.video).is_file() else Path(config.video).name
     t_count = info.num_frames
     cues = gather_cues(reader, src, work)
-    timings["cues"] = cues.seconds
+    timings["decode"] = cues.seconds - cues.detector_seconds
+    timings["mediapipe"] = cues.detector_seconds
     missing = frame_ranges(~cues.detected)
     if not cues.detected.any():
         raise UserError(
@@ -363,17 +368,21 @@ def _capture(config: CaptureConfig, reader, pretrained, body, work: Path, timing
     parts_before, parts_after = [], []
     seg_list = segments(t_count, opts.segment)
     frames_iter = iter(reader)
-    timings.update(flow=0.0, network=0.0, adapt=0.0)
+    timings.update(flow=0.0, crops=0.0, network=0.0, adapt=0.0)
     for k, (a, b) in enumerate(seg_list):
         label = f"segment {k + 1}/{len(seg_list)}" if len(seg_list) > 1 else "video"
+        tic = time.perf_counter()
         frames = [next(frames_iter) for _ in range(b - a)]
         masks = np.stack([cues.mask(t) for t in range(a, b)])
+        timings["decode"] += time.perf_counter() - tic
         tic = time.perf_counter()
         seg_gap = min(gap, max(b - a - 1, 1))
         flow, valid = pair_flow(frames, seg_gap) if b - a > seg_gap else (
             np.zeros((0, h, w, 2), np.float32), np.zeros((0, h, w), bool))
         timings["flow"] += time.perf_counter() - tic
+        tic = time.perf_counter()
         inputs = build_inputs(clip_id, frames, cues.keypoints[a:b], masks, flow, valid, seg_gap, centres[a:b], sides[a:b], crop)
+        timings["crops"] += time.perf_counter() - tic
         del frames, flow, valid, masks
         tic = time.perf_counter()
         parts_before.append(predict_clip(frozen_net, body, inputs, sigma))
