@@ -95,6 +95,35 @@ class AnnyBody(torch.nn.Module):
         best = indices.gather(1, weights.argmax(dim=1, keepdim=True))[:, 0]
         return [self.bone_labels[i] for i in best.tolist()]
 
+    @property
+    def pose_axes_to_body(self) -> torch.Tensor:
+        """(3, 3) rotation from Anny's axes (in which ``pose`` is expressed) to the body frame."""
+        return self.to_body
+
+    def skinning_weights(self) -> torch.Tensor:
+        """(V, J) skinning weights over :data:`JOINT_NAMES` (rows sum to 1).
+
+        Anny skins with up to 9 of its 104 bones per vertex; the bones that are not articulated here
+        (twist, finger, toe, face, intermediate spine/neck bones) keep their rest rotation relative
+        to their nearest articulated ancestor, so each bone's weight is folded into that ancestor
+        (the root bone's into ``pelvis``). Linear blend skinning of ``forward(zero_pose, shape)``
+        with these weights is not exactly Anny's: Anny's zero pose (its reference orientations)
+        differs from its bind pose by a few degrees per bone, which moves vertices shared by two
+        joints by up to a few millimetres (measured in ``docs/exports.md``).
+        """
+        parents = self._anny.bone_parents
+        # Anny bone index -> joint index: the root bone is joint 0, articulated bone k is joint k + 1.
+        exported = {int(b): j for j, b in enumerate([0, *self.articulated_index.tolist()])}
+        target = []
+        for bone in range(len(self.bone_labels)):
+            while bone not in exported:
+                bone = parents[bone]
+            target.append(exported[bone])
+        weights = self._anny.vertex_bone_weights
+        indices = torch.as_tensor(target, device=weights.device)[self._anny.vertex_bone_indices]
+        folded = torch.zeros(weights.shape[0], len(self.joint_names), dtype=weights.dtype, device=weights.device)
+        return folded.scatter_add_(1, indices, weights)
+
     def forward(self, pose: torch.Tensor, shape: torch.Tensor) -> BodyOutput:
         """Args:
             pose: (B, 19, 3) axis-angle or (B, 19, 3, 3) rotations of :data:`ANNY_ARTICULATED_BONES`.

@@ -48,10 +48,19 @@ class BodyModel(Protocol):
     shape_dim: int  #: S
     shape_names: tuple[str, ...]
     default_shape: torch.Tensor  #: (S,) neutral shape
+    #: (3, 3) rotation taking the axes the ``pose`` rotations are expressed in (the model's native
+    #: world-aligned rest axes) to the body frame; exporters conjugate pose rotations with it.
+    pose_axes_to_body: torch.Tensor
 
     def forward(self, pose: torch.Tensor, shape: torch.Tensor) -> BodyOutput: ...
 
     def __call__(self, pose: torch.Tensor, shape: torch.Tensor) -> BodyOutput: ...
+
+    def skinning_weights(self) -> torch.Tensor:
+        """(V, J) linear-blend-skinning weights over ``joint_names`` (rows sum to 1), for the
+        mesh ``forward(zero_pose, shape).vertices`` bound to the joints with identity rotations:
+        used by exporters to rig the mesh (``docs/exports.md`` says how exact this is)."""
+        ...
 
 
 def pose_to_rotmat(pose: torch.Tensor, num_joints: int) -> torch.Tensor:

@@ -1,0 +1,105 @@
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from selfmocap.export import overlay as overlay_module
+from selfmocap.export.overlay import NO_PERSON_RGB, overlay_frame, write_overlay_video
+from selfmocap.geometry.camera import Camera, to_camera_space
+from selfmocap.render.raycast import rasterize
+from export_helpers import FPS, IMAGE_SIZE, NUM_FRAMES
+
+
+def _frames(count: int = NUM_FRAMES):
+    """Plain grey input frames, made one at a time."""
+    for t in range(count):
+        yield np.full((IMAGE_SIZE[1], IMAGE_SIZE[0], 3), 90 + 10 * t, np.uint8)
+
+
+def _read_video(path):
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(frame)
+    cap.release()
+    return frames
+
+
+def test_overlay_frame_draws_the_mesh_where_it_projects(body, motion):
+    with torch.no_grad():
+        vertices = body(torch.from_numpy(motion.pose[:1]), torch.from_numpy(motion.shape)[None]).vertices
+    cam = Camera.from_array(torch.from_numpy(motion.camera[:1]).double())
+    silhouette = rasterize(
+        to_camera_space(vertices.double(), cam)[0].numpy(), body.faces.numpy(), float(cam.focal[0]),
+        tuple(cam.principal[0].tolist()), IMAGE_SIZE[1], IMAGE_SIZE[0],
+    ).mask
+    image = next(_frames())
+    out = overlay_frame(image, vertices[0].numpy(), body.faces.numpy(), motion.camera[0])
+    w = IMAGE_SIZE[0]
+    assert out.shape == (IMAGE_SIZE[1], 2 * w, 3) and out.dtype == np.uint8
+    changed = (out[:, :w] != image).any(-1)
+    assert silhouette.sum() > 20 and np.array_equal(changed, silhouette)  # the mesh sits where it projects
+    side = out[:, w:]
+    assert (side != side[-1, -1]).any(-1).sum() > 20  # the side view shows the body on a plain background
+
+
+def test_overlay_frame_without_detection(body, motion):
+    image = next(_frames())
+    out = overlay_frame(image, None, body.faces.numpy(), motion.camera[0], detected=False)
+    red = (out[..., 0] > 180) & (out[..., 1] < 90) & (out[..., 2] < 90)
+    w = IMAGE_SIZE[0]
+    assert red[:, :w].any() and red[:, w:].any()
+    assert NO_PERSON_RGB[0] > 200
+    with pytest.raises(ValueError, match="uint8 RGB"):
+        overlay_frame(image.astype(np.float32), None, body.faces.numpy(), motion.camera[0])
+
+
+def test_overlay_video_streams_every_frame(body, motion, tmp_path):
+    path = write_overlay_video(tmp_path / "overlay.mp4", motion, body, _frames(), FPS)
+    assert path == tmp_path / "overlay.mp4"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["overlay.mp4"]
+    frames = _read_video(path)
+    assert len(frames) == NUM_FRAMES
+    assert frames[0].shape == (IMAGE_SIZE[1], 2 * IMAGE_SIZE[0], 3)
+
+
+def test_overlay_video_frame_count_must_match(body, motion, tmp_path):
+    for count in (NUM_FRAMES - 1, NUM_FRAMES + 1):
+        with pytest.raises(ValueError, match="one frame per motion frame"):
+            write_overlay_video(tmp_path / "overlay.mp4", motion, body, _frames(count), FPS)
+    assert list(tmp_path.iterdir()) == []  # nothing half-written
+
+
+def test_overlay_video_falls_back_to_mjpg(body, motion, tmp_path, monkeypatch):
+    real = overlay_module._open_writer
+
+    def no_mp4(path, fps, size):
+        writer, codec = real(path, fps, size)
+        if path.suffix == ".mp4":
+            writer.release()
+            return cv2.VideoWriter(), codec  # never opened
+        return writer, codec
+
+    monkeypatch.setattr(overlay_module, "_open_writer", no_mp4)
+    with pytest.warns(UserWarning, match="MJPG overlay.avi"):
+        path = write_overlay_video(tmp_path / "overlay.mp4", motion, body, _frames(), FPS)
+    assert path.name == "overlay.avi" and sorted(p.name for p in tmp_path.iterdir()) == ["overlay.avi"]
+    assert len(_read_video(path)) == NUM_FRAMES
+
+
+@pytest.mark.parametrize("shift", [(0.0, 0.0, 0.0), (0.45, -0.3, 0.0), (5.0, 0.0, 0.0), (0.0, 0.0, -3.9)])
+def test_box_render_matches_the_full_ray_cast(body, motion, shift):
+    # inside the frame, cut by its border, entirely outside it, and partly behind the camera
+    from selfmocap.render.overlay import render_overlay
+
+    with torch.no_grad():
+        vertices = body(torch.from_numpy(motion.pose[:1]), torch.from_numpy(motion.shape)[None]).vertices[0].numpy()
+    vertices_cam = (vertices + np.array([0.0, 0.0, 4.0]) + np.array(shift)).astype(np.float32)
+    image = next(_frames())
+    full, mask = render_overlay(image, vertices_cam, body.faces.numpy(), 40.0, (32.0, 24.0), alpha=0.75)
+    boxed = overlay_module._render_in_box(image, vertices_cam, body.faces.numpy(), 40.0, (32.0, 24.0), 0.75)
+    assert np.array_equal((boxed != image).any(-1), mask)
+    assert np.abs(boxed.astype(int) - full).max() <= 1
