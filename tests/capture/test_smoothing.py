@@ -6,7 +6,7 @@ import numpy as np
 import roma
 import torch
 
-from selfmocap.capture.pipeline import CaptureOptions, fill_missing, format_ranges, frame_ranges, iterations, segments
+from selfmocap.capture.pipeline import CaptureOptions, fill_missing, iterations, segments
 from selfmocap.capture.smoothing import (
     MotionParams,
     blend_params,
@@ -87,11 +87,7 @@ def test_jitter_of_a_constant_velocity_is_zero():
     assert np.isnan(jitter_mm(x[:2]))
 
 
-def test_frame_ranges_and_segments():
-    flags = np.array([True, True, False, True, False, False, True])
-    assert frame_ranges(flags) == [(0, 1), (3, 3), (6, 6)]
-    assert format_ranges(frame_ranges(~flags)) == "2, 4-5"
-    assert format_ranges([]) == "none"
+def test_segments():
     assert segments(10, 240) == [(0, 10)]
     parts = segments(500, 240)
     assert len(parts) == 3 and parts[0][0] == 0 and parts[-1][1] == 500

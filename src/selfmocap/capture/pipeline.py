@@ -56,6 +56,7 @@ from selfmocap.capture.smoothing import (
 )
 from selfmocap.cli import UserError
 from selfmocap.data.predictions import ClipPrediction, write_prediction, write_run_info
+from selfmocap.export.motion import format_frame_ranges, frame_ranges
 from selfmocap.geometry.camera import Camera, project
 
 #: Files whose presence marks a folder as holding a capture result.
@@ -142,22 +143,6 @@ class CaptureResult:
     exported: ClipPrediction
     timings: dict[str, float]
     summary: dict
-
-
-def frame_ranges(flags: np.ndarray) -> list[tuple[int, int]]:
-    """Inclusive (first, last) ranges of the True entries of a (T,) bool array."""
-    out, start = [], None
-    for t, f in enumerate(list(flags) + [False]):
-        if f and start is None:
-            start = t
-        elif not f and start is not None:
-            out.append((start, t - 1))
-            start = None
-    return out
-
-
-def format_ranges(ranges: list[tuple[int, int]]) -> str:
-    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in ranges) or "none"
 
 
 def check_out(out: Path, overwrite: bool) -> None:
@@ -420,7 +405,7 @@ def _capture(config: CaptureConfig, reader, pretrained, body, work: Path, timing
         "frames": t_count,
         "fps": info.fps,
         "size": list(info.size),
-        "frames_without_person": format_ranges(missing),
+        "frames_without_person": format_frame_ranges(missing),
         "frames_without_person_count": int((~cues.detected).sum()),
         "reprojection_px": {
             "pretrained": float(np.nanmean(err_before)),
@@ -484,10 +469,31 @@ def _write_exports(config, reader, body, exported: ClipPrediction, cues: Cues, l
         export.write_meshes(work / "meshes", motion, body, fmt=config.capture.meshes)
         bar.update()
     if config.capture.overlay:
-        export.write_overlay_video(work / "overlay.mp4", motion, body, iter(reader), info.fps)
+        path = export.write_overlay_video(work / "overlay.mp4", motion, body, iter(reader), info.fps)
+        summary["overlay"] = path.name
         bar.update()
     log.write(work)
+    overlay_png = work / "overlay_frame.png"
+    _overlay_still(reader, motion, body, overlay_png)
     export.write_report(work, rows=log.rows, reprojection_before=err_before, reprojection_after=err_after,
-                        detected=cues.detected, summary=summary, config=cfg.to_dict(config))
+                        detected=cues.detected, acceleration_before=summary["jitter"]["adapted_mm"],
+                        acceleration_after=summary["jitter"]["exported_mm"], summary=summary,
+                        config=cfg.to_dict(config), images=[overlay_png])
     bar.update()
     bar.close()
+
+
+def _overlay_still(reader, motion, body, path: Path) -> None:
+    """One side-by-side overlay frame (the middle detected one) as a PNG, for the report."""
+    from selfmocap.export import overlay_frame
+
+    detected = np.flatnonzero(motion.detected)
+    t = int(detected[len(detected) // 2])
+    for i, frame in enumerate(reader):
+        if i == t:
+            break
+    with torch.no_grad():
+        vertices = body(roma.rotvec_to_rotmat(torch.from_numpy(motion.pose[t:t + 1]).float()),
+                        torch.from_numpy(motion.shape).float()[None]).vertices
+    image = overlay_frame(frame, vertices[0].numpy(), body.faces.numpy(), motion.camera[t])
+    cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
