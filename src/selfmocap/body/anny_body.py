@@ -53,6 +53,7 @@ class AnnyBody(torch.nn.Module):
     shape_names = ("gender", "age", "muscle", "weight", "height", "proportions")
     num_pose_joints = len(ANNY_ARTICULATED_BONES)
     shape_dim = 6
+    shape_range = (0.0, 1.0)  #: every phenotype lives in [0, 1]
 
     def __init__(self, dtype: torch.dtype = torch.float32):
         super().__init__()
@@ -77,6 +78,11 @@ class AnnyBody(torch.nn.Module):
                 f"unexpected Anny phenotype labels {model.phenotype_labels}; "
                 f"selfmocap expects {self.shape_names} (anny>=0.6.2)"
             )
+
+    @property
+    def axes_to_body(self) -> torch.Tensor:
+        """(3, 3) rotation from Anny's axes (those of ``pose``) to the body frame."""
+        return self.to_body
 
     @property
     def texture_coordinates(self) -> torch.Tensor:
