@@ -115,8 +115,10 @@ def build_tiny_smpl(seed: int = 0, num_betas: int = 10) -> dict[str, np.ndarray]
     for joint, idx in rows.items():
         regressor[joint, idx] = 1.0 / len(idx)
     assert (regressor.sum(1) > 0).all(), "every joint starts a tube"
-    # Smooth shape blend shapes: a random linear deformation field about the pelvis per beta.
+    # Smooth shape blend shapes: a random linear deformation field about the pelvis per beta,
+    # left/right symmetric like SMPL's (x is not mixed with y, z).
     mats = rng.normal(0.0, 0.03, size=(num_betas, 3, 3))
+    mats[:, 0, 1:] = mats[:, 1:, 0] = 0.0
     shapedirs = np.einsum("kij,vj->vik", mats, v - REST_JOINTS[0])
     posedirs = rng.normal(0.0, 0.002, size=(len(v), 3, 207))
     kintree = np.array([[4294967295, *parents[1:]], list(range(24))], dtype=np.int64)

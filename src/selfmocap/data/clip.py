@@ -191,7 +191,9 @@ def clips_body_model(clips, root: str | Path = "") -> str:
 
 
 def list_clips(root: str | Path, body=None) -> list[Clip]:
-    """All complete clips under ``root`` (a dataset folder or one clip folder), sorted by id.
+    """All complete clips under ``root`` (a dataset folder or one clip folder), sorted by id; a
+    folder in SURREAL's layout (``docs/surreal.md``) gives :class:`~selfmocap.data.surreal.SurrealClip`
+    records with the same interface.
 
     ``body`` (a :class:`~selfmocap.body.BodyModelConfig`) says where body model files are, for
     datasets whose labels need them (SURREAL's, made from SMPL parameters).
@@ -201,11 +203,20 @@ def list_clips(root: str | Path, body=None) -> list[Clip]:
         raise FileNotFoundError(f"dataset folder {root} does not exist; make one with `selfmocap synth --out {root}`")
     if (root / "meta.json").is_file():
         return [Clip(root)]
+    from selfmocap.data import surreal
+
+    if root.is_file():  # one SURREAL clip, given by its video or annotation file
+        stem = root.with_name(root.name.removesuffix(".mp4").removesuffix(surreal.INFO_SUFFIX))
+        return [surreal.SurrealClip(stem, stem.name, body=body)]
     clips = [
         Clip(p)
         for p in sorted(root.iterdir())
         if p.is_dir() and not p.name.startswith(TMP_PREFIX) and (p / "meta.json").is_file()
     ]
+    if not clips and surreal.is_surreal_folder(root):
+        return surreal.list_surreal_clips(root, body)
     if not clips:
-        raise FileNotFoundError(f"no selfmocap clips in {root}; make some with `selfmocap synth --out {root}`")
+        raise FileNotFoundError(
+            f"no selfmocap or SURREAL clips in {root}; make some with `selfmocap synth --out {root}` (docs/surreal.md for SURREAL)"
+        )
     return clips
