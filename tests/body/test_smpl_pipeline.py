@@ -84,3 +84,7 @@ def test_mismatched_body_models_and_missing_files_are_one_line_errors(smpl_run, 
     assert "https://smpl.is.tue.mpg.de" in err and err.count("\n") == 1
     monkeypatch.setenv(SMPL_PATH_ENV, smpl[1])  # the environment variable stands in for the flag
     assert main(["evaluate", "--pred", str(root / "pred"), "--data", str(root / "data")]) == 0
+    capsys.readouterr()
+    # an SMPL dataset folder is not resumed with Anny clips
+    assert main(["synth", "--out", str(root / "data"), "--split", "test", "--clips", "2", "--frames", "4", "--size", "64", "--seed", "2"]) == 2
+    assert "body_model=smpl" in capsys.readouterr().err

@@ -45,6 +45,8 @@ from typing import Final, Literal
 
 import numpy as np
 import torch
+from smplx.lbs import lbs
+from smplx.vertex_ids import vertex_ids as SMPLX_VERTEX_IDS
 
 from selfmocap.body.model import BodyOutput, check_shape_vector, pose_to_rotmat
 from selfmocap.body.names import KEYPOINT_NAMES, SMPL_JOINT_NAMES, SMPL_JOINT_PARENTS
@@ -284,9 +286,7 @@ def keypoint_regressor(data: SMPLModelData) -> tuple[np.ndarray, str]:
             a[k] = data.j_regressor[SMPL_JOINT_NAMES.index(KEYPOINT_JOINTS[name])]
     face_feet = [k for k, n in enumerate(KEYPOINT_NAMES) if n in KEYPOINT_VERTEX_KEYS]
     if v == SMPL_NUM_VERTICES:
-        from smplx.vertex_ids import vertex_ids
-
-        ids = vertex_ids["smplh"]
+        ids = SMPLX_VERTEX_IDS["smplh"]
         for k in face_feet:
             a[k, ids[KEYPOINT_VERTEX_KEYS[KEYPOINT_NAMES[k]]]] = 1.0
         return a, "SMPL joint regressor (limbs) and smplx's SMPL-H vertex ids (face, feet)"
@@ -386,8 +386,6 @@ class SMPLBody(torch.nn.Module):
             pose: (B, 23, 3) axis-angle or (B, 23, 3, 3) rotations of SMPL's joints 1-23, SMPL axes.
             shape: (B, S) or (1, S) betas.
         """
-        from smplx.lbs import lbs
-
         rot = pose_to_rotmat(pose, self.num_pose_joints)
         batch = rot.shape[0]
         dtype = self.v_template.dtype
