@@ -99,7 +99,7 @@ def test_optimize_baseline_inits(tiny_clips, tmp_path, body, init):
 
     clip = list_clips(tiny_clips)[0]
     inputs = prepare_inputs(clip, InputConfig(inputs="oracle"))
-    params = initial_parameters(clip, inputs, init, 4.0, np.random.default_rng(0))
+    params = initial_parameters(clip, inputs, init, 4.0, np.random.default_rng(0), body)
     trainable = {n for n, p in params.named_parameters() if p.requires_grad}
     expected = {
         "random": {"pose6d", "shape_logit", "rot6d", "trans", "log_focal"},

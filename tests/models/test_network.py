@@ -121,3 +121,21 @@ def test_fixed_depth_camera_keeps_root_and_image_size():
     z = (pts @ cam.rotation.transpose(1, 2))[..., 2]
     bound = (z.abs() * (1 / cam.depth[:, None] - 1 / 4.0).abs() / (1 - z.abs() / 4.0)) * (true - cam.principal[:, None]).norm(dim=-1)
     assert ((approx - true).norm(dim=-1) <= bound + 1e-9).all()
+
+
+def test_smpl_outputs_have_smpl_sizes_and_unbounded_betas():
+    from selfmocap.models.network import BodyOutputSpec
+
+    spec = BodyOutputSpec("smpl", 23, 10, None)
+    net = MocapNet(NetworkConfig(width=4, fc_factor=4), spec)
+    assert net.head[-1].out_features == spec.num_outputs == 23 * 6 + 10 + 6 + 1 + 2
+    raw = torch.zeros(2, spec.num_outputs)
+    start = 23 * 6
+    raw[:, start : start + 10] = torch.linspace(-3, 3, 10)
+    pred = decode(raw, torch.full((2, 2), 64.0), NetworkConfig(), spec)
+    assert pred.pose.shape == (2, 23, 3, 3) and torch.allclose(pred.pose, torch.eye(3).expand(2, 23, 3, 3))
+    assert torch.equal(pred.shape, raw[:, start : start + 10])  # betas: the raw outputs, 0 = mean shape
+    bounded = decode(raw, torch.full((2, 2), 64.0), NetworkConfig(), BodyOutputSpec("x", 23, 10, (-2.0, 2.0)))
+    assert torch.allclose(bounded.shape, -2.0 + 4.0 * torch.sigmoid(raw[:, start : start + 10]))
+    with pytest.raises(ValueError, match=f"\\(B, {spec.num_outputs}\\)"):
+        decode(torch.zeros(2, NUM_OUTPUTS), torch.zeros(2, 2), NetworkConfig(), spec)

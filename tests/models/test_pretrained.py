@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 import torch
 
@@ -51,3 +53,27 @@ def test_missing_default_checkpoint_is_explained(tmp_path, monkeypatch):
     monkeypatch.setattr(pretrained_module, "DEFAULT_CHECKPOINT", tmp_path / "checkpoints" / "mocapnet.pt")
     with pytest.raises(CheckpointError, match="no pretrained checkpoint is shipped.*selfmocap pretrain"):
         load_pretrained()
+
+
+def test_cards_record_the_body_model_and_old_cards_mean_anny(tmp_path):
+    from selfmocap.models.network import BodyOutputSpec
+
+    spec = BodyOutputSpec("smpl", 23, 10, None)
+    cfg = NetworkConfig(width=4, fc_factor=4)
+    card = dataclasses.replace(_card(cfg), body=dataclasses.asdict(spec))
+    path = export_pretrained(MocapNet(cfg, spec), card, tmp_path / "smpl.pt")
+    loaded = load_pretrained(path)
+    assert loaded.card.outputs == spec and loaded.card.body_model == "smpl"
+    assert loaded.model.outputs == spec and loaded.model.head[-1].out_features == spec.num_outputs
+    # the shipped checkpoint's card predates the field: it loads as Anny
+    shipped = load_pretrained()
+    assert shipped.card.body_model == "anny" and shipped.model.outputs.pose_joints == 19
+
+
+def test_checkpoint_body_refuses_other_body_models(tmp_path):
+    from selfmocap.body import BodyModelConfig
+    from selfmocap.cli import UserError
+    from selfmocap.models.pretrained import checkpoint_body
+
+    with pytest.raises(UserError, match="does not match"):
+        checkpoint_body(_card(NetworkConfig()), BodyModelConfig(body_model="smpl"), "checkpoint c.pt")

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import torch
+import roma
 from torch.utils.data import DataLoader
 
 from selfmocap.data.clip import list_clips
@@ -124,3 +125,20 @@ def test_loader_with_workers_equals_in_process(fake_data):
     a = next(iter(DataLoader(dataset, batch_size=4, sampler=order, collate_fn=collate_frames, num_workers=0)))
     b = next(iter(DataLoader(dataset, batch_size=4, sampler=order, collate_fn=collate_frames, num_workers=2)))
     assert torch.equal(a.rgb, b.rgb) and torch.equal(a.camera.rotation, b.camera.rotation)
+
+
+def test_smpl_flip_swaps_sides_and_mirrors_the_body(smpl_body):
+    """Flipping an SMPL pose mirrors its joints (x -> -x) with left and right swapped."""
+    from selfmocap.body.names import SMPL_JOINT_NAMES
+    from selfmocap.data.frames import pose_flip_index
+
+    flip = pose_flip_index("smpl")
+    names = SMPL_JOINT_NAMES[1:]
+    assert all(names[flip[i]] == n.replace("left", "@").replace("right", "left").replace("@", "right") for i, n in enumerate(names))
+    torch.manual_seed(0)
+    pose = roma.rotvec_to_rotmat(torch.randn(3, 23, 3) * 0.4)
+    assert torch.allclose(flip_pose(flip_pose(pose, flip), flip), pose, atol=1e-6)
+    joints = smpl_body(pose, torch.zeros(1, 10)).joints
+    mirrored = smpl_body(flip_pose(pose, flip), torch.zeros(1, 10)).joints
+    swap = [0] + [i + 1 for i in flip]
+    assert torch.allclose(mirrored, joints[:, swap] * torch.tensor([-1.0, 1.0, 1.0]), atol=1e-5)

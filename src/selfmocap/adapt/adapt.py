@@ -29,10 +29,10 @@ from selfmocap import config as cfg
 from selfmocap.adapt.inputs import ClipInputs, InputConfig, prepare_inputs
 from selfmocap.adapt.network import predict_clip, run_network
 from selfmocap.adapt.objective import ObjectiveConfig, pair_batch, self_supervised_objective
-from selfmocap.body import load_body_model
+from selfmocap.body import BodyModelConfig
 from selfmocap.data.clip import list_clips
 from selfmocap.data.predictions import write_prediction, write_run_info
-from selfmocap.models.pretrained import load_pretrained
+from selfmocap.models.pretrained import checkpoint_body, load_pretrained
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,7 @@ class AdaptConfig:
     adapt: AdaptOptions = dc_field(default_factory=AdaptOptions)
     objective: ObjectiveConfig = dc_field(default_factory=ObjectiveConfig)
     input: InputConfig = dc_field(default_factory=InputConfig)
+    body: BodyModelConfig = dc_field(default_factory=BodyModelConfig)
 
 
 @dataclass
@@ -135,9 +136,9 @@ def run_adapt(config: AdaptConfig) -> Path:
     """``selfmocap adapt``: adapt, predict every frame, write predictions, log and curves."""
     started = time.perf_counter()
     pretrained = load_pretrained(config.checkpoint)
-    body = load_body_model()
+    body = checkpoint_body(pretrained.card, config.body, f"checkpoint {config.checkpoint or 'shipped'}")
     sigma = pretrained.card.frame_config.heatmap_sigma
-    clips = list_clips(config.data)
+    clips = list_clips(config.data, body=config.body)
     inputs = [prepare_inputs(c, config.input, pretrained.card.network_config.input_size) for c in tqdm(clips, desc="inputs", unit="clip")]
     config.out.mkdir(parents=True, exist_ok=True)
     log = AdaptLog()

@@ -16,7 +16,7 @@ def _check(config) -> None:
     from selfmocap.models.pretrained import CheckpointError, load_pretrained
 
     try:
-        list_clips(config.data)
+        list_clips(config.data, body=getattr(config, "body", None))
     except (FileNotFoundError, ValueError) as err:
         raise UserError(str(err)) from None
     if hasattr(config, "checkpoint"):

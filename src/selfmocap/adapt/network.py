@@ -46,7 +46,7 @@ def predict_clip(
 def to_clip_prediction(
     body: BodyModel, pose: torch.Tensor, shape: torch.Tensor, camera: Camera, valid: torch.Tensor, vertices: bool = False
 ) -> ClipPrediction:
-    """Pose (T, 19, 3, 3), shape (T, S) and full-frame cameras -> the prediction file record."""
+    """Pose (T, J, 3, 3), shape (T, S) and full-frame cameras -> the prediction file record."""
     out: BodyOutput = body(pose, shape)
     return ClipPrediction(
         pose=roma.rotmat_to_rotvec(pose).float().numpy(),
@@ -57,4 +57,5 @@ def to_clip_prediction(
         keypoints2d=project(out.keypoints.to(camera.focal.dtype), camera).float().numpy(),
         valid=valid.numpy().astype(bool),
         vertices=out.vertices.float().numpy() if vertices else None,
+        body_model=body.name,
     )

@@ -11,11 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import roma
 import torch
 
 from selfmocap.adapt.inputs import ClipInputs
-from selfmocap.body.limits import limit_violation
+from selfmocap.body.retarget import pose_limit_violation
 from selfmocap.body.model import BodyModel
 from selfmocap.config import field
 from selfmocap.geometry.camera import Camera, project, to_camera_space
@@ -39,7 +38,7 @@ class ObjectiveConfig:
 
     losses: str = field("kpt,seg,motion", help="comma-separated self-supervised losses: kpt (Eq. 4), seg (Eq. 5), motion (section 3.1)")
     weights: SelfSupervisedLossWeights = field(default_factory=SelfSupervisedLossWeights, help="loss weights", prefix="weight-")
-    prior: float = field(0.1, help="weight of the joint-limit pose prior (0: off)")
+    prior: float = field(0.1, help="weight of the joint-limit pose prior (0: off; SMPL: through Anny's bones, docs/smpl.md)")
     segmentation_form: SegmentationForm = field("chamfer", help="'chamfer': Eq. 5 point sets; 'distance_map': Eq. 6-7 thresholded distance maps")
     segmentation_downsample: int = field(2, help="segmentation loss resolution divisor (the paper: 2, half resolution)")
 
@@ -99,7 +98,7 @@ def self_supervised_objective(
     config: ObjectiveConfig,
     faces: np.ndarray,
 ) -> tuple[torch.Tensor, SelfSupervisedTerms]:
-    """Total loss and its terms for 2B frames: pose (2B, 19, 3, 3), shape (2B, S), full-frame cameras."""
+    """Total loss and its terms for 2B frames: pose (2B, J, 3, 3), shape (2B, S), full-frame cameras."""
     enabled = config.enabled()
     out = body(pose, shape)
     zero = out.vertices.sum() * 0.0
@@ -127,5 +126,5 @@ def self_supervised_objective(
     terms = SelfSupervisedTerms(keypoint=kpt, segmentation=seg, motion=motion)
     total = terms.total(config.weights)
     if config.prior > 0:
-        total = total + config.prior * limit_violation(roma.rotmat_to_rotvec(pose)).mean()
+        total = total + config.prior * pose_limit_violation(body, pose).mean()
     return total, terms

@@ -32,8 +32,9 @@ from selfmocap.adapt.adapt import AdaptLog
 from selfmocap.adapt.inputs import ClipInputs, InputConfig, prepare_inputs
 from selfmocap.adapt.network import to_clip_prediction
 from selfmocap.adapt.objective import ObjectiveConfig, pair_batch, self_supervised_objective
-from selfmocap.body import load_body_model
-from selfmocap.data.clip import Clip, list_clips
+from selfmocap.body import BodyModelConfig
+from selfmocap.body.model import BodyModel
+from selfmocap.data.clip import Clip, clips_body_model, list_clips
 from selfmocap.data.predictions import write_prediction, write_run_info
 from selfmocap.geometry.camera import Camera
 from selfmocap.models.network import fixed_depth_camera
@@ -60,17 +61,24 @@ class OptimizeConfig:
     vertices: bool = cfg.field(False, help="also write per-frame vertices")
     objective: ObjectiveConfig = dc_field(default_factory=ObjectiveConfig)
     input: InputConfig = dc_field(default_factory=InputConfig)
+    body: BodyModelConfig = dc_field(default_factory=BodyModelConfig)
 
 
 class FrameParameters(torch.nn.Module):
-    """Per-frame body and camera parameters of one clip (T frames)."""
+    """Per-frame body and camera parameters of one clip (T frames). A bounded shape (Anny's, in
+    ``shape_range``) is optimised through a logit, an unbounded one (SMPL betas) directly."""
 
     def __init__(self, pose: torch.Tensor, shape: torch.Tensor, rotation: torch.Tensor, trans: torch.Tensor,
-                 focal: torch.Tensor, principal: torch.Tensor, depth: float, trainable: set[str]):
+                 focal: torch.Tensor, principal: torch.Tensor, depth: float, trainable: set[str],
+                 shape_range: tuple[float, float] | None = (0.0, 1.0)):
         super().__init__()
         six = lambda r: r[..., :, :2].clone()  # noqa: E731  6D rotation: first two columns
         self.pose6d = torch.nn.Parameter(six(pose), requires_grad="pose" in trainable)
-        self.shape_logit = torch.nn.Parameter(torch.logit(shape.clamp(0.02, 0.98)), requires_grad="shape" in trainable)
+        self.shape_range = shape_range
+        if shape_range is not None:
+            lo, hi = shape_range
+            shape = torch.logit(((shape - lo) / (hi - lo)).clamp(0.02, 0.98))
+        self.shape_logit = torch.nn.Parameter(shape.clone(), requires_grad="shape" in trainable)
         self.rot6d = torch.nn.Parameter(six(rotation), requires_grad="rotation" in trainable)
         self.trans = torch.nn.Parameter(trans.clone(), requires_grad="translation" in trainable)
         self.log_focal = torch.nn.Parameter(focal.log(), requires_grad=True)
@@ -86,15 +94,20 @@ class FrameParameters(torch.nn.Module):
             depth=torch.full((len(idx),), self.depth),
             principal=self.principal[idx],
         )
-        return pose, torch.sigmoid(self.shape_logit[idx]), camera
+        shape = self.shape_logit[idx]
+        if self.shape_range is not None:
+            lo, hi = self.shape_range
+            shape = lo + (hi - lo) * torch.sigmoid(shape)
+        return pose, shape, camera
 
 
-def initial_parameters(clip: Clip, inputs: ClipInputs, init: Init, depth: float, rng: np.random.Generator) -> FrameParameters:
+def initial_parameters(clip: Clip, inputs: ClipInputs, init: Init, depth: float, rng: np.random.Generator,
+                       body: BodyModel) -> FrameParameters:
     """The initialisation of Table 1's optimisation rows; ground truth only where ``init`` names it."""
     t = inputs.num_frames
     principal = inputs.principal_frame.expand(t, 2).clone()
-    pose = roma.rotvec_to_rotmat(torch.from_numpy(rng.normal(0, 0.05, size=(t, 19, 3))).float())
-    shape = torch.full((t, 6), 0.5)
+    pose = roma.rotvec_to_rotmat(torch.from_numpy(rng.normal(0, 0.05, size=(t, body.num_pose_joints, 3))).float())
+    shape = body.default_shape.float().expand(t, body.shape_dim).clone()
     heading = float(rng.uniform(-math.pi, math.pi))
     rotation = roma.euler_to_rotmat("XYZ", torch.tensor([0.0, heading, 0.0])).expand(t, 3, 3).clone()
     # focal and translation from the 2D keypoints: a 1.7 m person spans the keypoints' box height
@@ -115,14 +128,14 @@ def initial_parameters(clip: Clip, inputs: ClipInputs, init: Init, depth: float,
     if init == "gt-pose":
         pose = roma.rotvec_to_rotmat(torch.from_numpy(clip.labels.pose).float())
         trainable = {"shape"}  # and the focal length, always
-    return FrameParameters(pose, shape, rotation, trans, focal, principal, depth, trainable)
+    return FrameParameters(pose, shape, rotation, trans, focal, principal, depth, trainable, body.shape_range)
 
 
 def optimize_clip(clip: Clip, inputs: ClipInputs, body, config: OptimizeConfig, log: AdaptLog | None = None,
                   progress: bool = True):
     """Optimise one clip's per-frame parameters; return its :class:`ClipPrediction`."""
     rng = np.random.default_rng([config.seed, int(clip.meta.seed), len(clip)])
-    params = initial_parameters(clip, inputs, config.init, config.depth, rng)
+    params = initial_parameters(clip, inputs, config.init, config.depth, rng, body)
     optimizer = torch.optim.Adam([p for p in params.parameters() if p.requires_grad], lr=config.lr)
     faces = body.faces.numpy()
     n_pairs = max(inputs.num_frames - inputs.gap, 0)
@@ -144,9 +157,10 @@ def optimize_clip(clip: Clip, inputs: ClipInputs, body, config: OptimizeConfig, 
 
 def run_optimize(config: OptimizeConfig) -> Path:
     started = time.perf_counter()
-    body = load_body_model()
+    clips = list_clips(config.data, body=config.body)
+    body = config.body.load(clips_body_model(clips, config.data), f"the clips of {config.data}")
     log = AdaptLog()
-    for clip in list_clips(config.data):
+    for clip in clips:
         inputs = prepare_inputs(clip, config.input)
         write_prediction(config.out, clip.meta.clip_id, optimize_clip(clip, inputs, body, config, log))
     log.write(config.out)

@@ -11,10 +11,10 @@ from tqdm import tqdm
 from selfmocap import config as cfg
 from selfmocap.adapt.inputs import InputConfig, prepare_inputs
 from selfmocap.adapt.network import predict_clip
-from selfmocap.body import load_body_model
+from selfmocap.body import BodyModelConfig
 from selfmocap.data.clip import list_clips
 from selfmocap.data.predictions import write_prediction, write_run_info
-from selfmocap.models.pretrained import load_pretrained
+from selfmocap.models.pretrained import checkpoint_body, load_pretrained
 
 
 @dataclass(frozen=True)
@@ -24,14 +24,15 @@ class PredictConfig:
     checkpoint: Path | None = cfg.field(None, help="pretrained network (default: the shipped checkpoint)")
     vertices: bool = cfg.field(False, help="also write per-frame vertices")
     input: InputConfig = dc_field(default_factory=InputConfig)
+    body: BodyModelConfig = dc_field(default_factory=BodyModelConfig)
 
 
 def run_predict(config: PredictConfig) -> Path:
     started = time.perf_counter()
     pretrained = load_pretrained(config.checkpoint)
-    body = load_body_model()
+    body = checkpoint_body(pretrained.card, config.body, f"checkpoint {config.checkpoint or 'shipped'}")
     sigma = pretrained.card.frame_config.heatmap_sigma
-    for clip in tqdm(list_clips(config.data), desc="predict", unit="clip"):
+    for clip in tqdm(list_clips(config.data, body=config.body), desc="predict", unit="clip"):
         inputs = prepare_inputs(clip, config.input, pretrained.card.network_config.input_size)
         write_prediction(config.out, inputs.clip_id, predict_clip(pretrained.model, body, inputs, sigma, vertices=config.vertices))
     write_run_info(config.out, "pretrained", config=cfg.to_dict(config), checkpoint=str(config.checkpoint or "shipped"),

@@ -1,14 +1,36 @@
-"""Body models behind one interface (:class:`~selfmocap.body.model.BodyModel`)."""
+"""Body models behind one interface (:class:`~selfmocap.body.model.BodyModel`): Anny (free,
+bundled) and SMPL (the user's own files, through ``smplx``)."""
 
+from __future__ import annotations
+
+from pathlib import Path
+
+from selfmocap.body.config import BODY_MODELS, BodyModelConfig
 from selfmocap.body.model import BodyModel, BodyOutput
 
-__all__ = ["BodyModel", "BodyOutput", "load_body_model"]
+__all__ = ["BODY_MODELS", "BodyModel", "BodyModelConfig", "BodyOutput", "load_body_model"]
 
 
-def load_body_model(name: str = "anny", **kwargs) -> BodyModel:
-    """Return the body model called ``name`` (``"anny"``; SMPL comes with its own issue)."""
+def load_body_model(name: str = "anny", path: str | Path | None = None, **kwargs) -> BodyModel:
+    """Return the body model called ``name``.
+
+    Args:
+        name: ``"anny"`` or ``"smpl"``.
+        path: SMPL only: model file or folder (None: ``$SELFMOCAP_SMPL_PATH``). Missing or
+            unreadable files raise :class:`selfmocap.cli.UserError` saying where SMPL comes from.
+        kwargs: ``dtype`` for both; ``gender`` (``"neutral"``, ``"male"``, ``"female"``: which file
+            of a folder) and ``num_betas`` for SMPL.
+    """
     if name == "anny":
+        if path is not None:
+            from selfmocap.cli import UserError
+
+            raise UserError(f"--body-model-path {path} is for SMPL, but the body model is anny (bundled); drop the path")
         from selfmocap.body.anny_body import AnnyBody
 
         return AnnyBody(**kwargs)
-    raise ValueError(f"unknown body model {name!r}: choose 'anny'")
+    if name == "smpl":
+        from selfmocap.body.smpl_body import SMPLBody
+
+        return SMPLBody(path, **kwargs)
+    raise ValueError(f"unknown body model {name!r}: choose one of {', '.join(BODY_MODELS)}")

@@ -53,6 +53,7 @@ class AnnyBody(torch.nn.Module):
     shape_names = ("gender", "age", "muscle", "weight", "height", "proportions")
     num_pose_joints = len(ANNY_ARTICULATED_BONES)
     shape_dim = 6
+    shape_range = (0.0, 1.0)  #: every phenotype lives in [0, 1]
 
     def __init__(self, dtype: torch.dtype = torch.float32):
         super().__init__()
@@ -79,6 +80,11 @@ class AnnyBody(torch.nn.Module):
             )
 
     @property
+    def axes_to_body(self) -> torch.Tensor:
+        """(3, 3) rotation from Anny's axes (those of ``pose``) to the body frame."""
+        return self.to_body
+
+    @property
     def texture_coordinates(self) -> torch.Tensor:
         """(Vt, 2) UV coordinates of the MakeHuman texture layout."""
         return self._anny.texture_coordinates
@@ -94,11 +100,6 @@ class AnnyBody(torch.nn.Module):
         indices = self._anny.vertex_bone_indices
         best = indices.gather(1, weights.argmax(dim=1, keepdim=True))[:, 0]
         return [self.bone_labels[i] for i in best.tolist()]
-
-    @property
-    def pose_axes_to_body(self) -> torch.Tensor:
-        """(3, 3) rotation from Anny's axes (in which ``pose`` is expressed) to the body frame."""
-        return self.to_body
 
     def skinning_weights(self) -> torch.Tensor:
         """(V, J) skinning weights over :data:`JOINT_NAMES` (rows sum to 1).

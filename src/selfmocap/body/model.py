@@ -10,6 +10,8 @@ Conventions shared by every body model (documented in ``docs/conventions.md``):
 * ``pose`` is one rotation per articulated bone, relative to the parent, expressed in the body
   model's rest axes: either axis-angle ``(B, J, 3)`` or rotation matrices ``(B, J, 3, 3)``.
 * ``shape`` is the body model's shape vector ``(B, S)`` (Anny phenotypes, SMPL betas).
+* ``joint_names[0]`` is the root and ``joint_names[1:]`` are the pose joints, one-to-one
+  (``num_pose_joints = len(joint_names) - 1``); ``joint_parents`` index into ``joint_names``.
 """
 
 from __future__ import annotations
@@ -48,9 +50,8 @@ class BodyModel(Protocol):
     shape_dim: int  #: S
     shape_names: tuple[str, ...]
     default_shape: torch.Tensor  #: (S,) neutral shape
-    #: (3, 3) rotation taking the axes the ``pose`` rotations are expressed in (the model's native
-    #: world-aligned rest axes) to the body frame; exporters conjugate pose rotations with it.
-    pose_axes_to_body: torch.Tensor
+    shape_range: tuple[float, float] | None  #: bounds of every shape parameter, None if unbounded
+    axes_to_body: torch.Tensor  #: (3, 3) rotation from the model's own axes (those of ``pose``) to the body frame
 
     def forward(self, pose: torch.Tensor, shape: torch.Tensor) -> BodyOutput: ...
 

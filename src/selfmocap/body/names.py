@@ -108,3 +108,58 @@ KEYPOINT_FLIP: Final[tuple[int, ...]] = tuple(
     KEYPOINT_NAMES.index(n.replace("left_", "@").replace("right_", "left_").replace("@", "right_"))
     for n in KEYPOINT_NAMES
 )
+
+#: SMPL's 24 joints in the order of its kinematic tree (``kintree_table``), named like
+#: :data:`JOINT_NAMES` where the two skeletons share a joint. Joint 0 is the root; joints 1-23 are
+#: SMPL's pose joints (axis-angle ``pose[3:72]``).
+SMPL_JOINT_NAMES: Final[tuple[str, ...]] = (
+    "pelvis",
+    "left_hip",
+    "right_hip",
+    "spine1",
+    "left_knee",
+    "right_knee",
+    "spine2",
+    "left_ankle",
+    "right_ankle",
+    "spine3",
+    "left_foot",
+    "right_foot",
+    "neck",
+    "left_collar",
+    "right_collar",
+    "head",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hand",
+    "right_hand",
+)
+
+#: Parent of each joint in :data:`SMPL_JOINT_NAMES` (-1 for the root): SMPL's ``kintree_table[0]``.
+SMPL_JOINT_PARENTS: Final[tuple[int, ...]] = (
+    -1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21,
+)
+
+#: Joint names per body model (root first), for code that must know a body's skeleton without
+#: loading it (e.g. the flip augmentation of clips that record their body model).
+BODY_JOINT_NAMES: Final[dict[str, tuple[str, ...]]] = {"anny": JOINT_NAMES, "smpl": SMPL_JOINT_NAMES}
+
+
+def swap_side(name: str) -> str:
+    """The left/right mirror of a joint, bone or keypoint name (``left_x`` <-> ``right_x``,
+    ``x.L`` <-> ``x.R``); names on the midline come back unchanged."""
+    for a, b in (("left_", "right_"), (".L", ".R")):
+        if a in name:
+            return name.replace(a, b)
+        if b in name:
+            return name.replace(b, a)
+    return name
+
+
+def mirror_index(names: tuple[str, ...]) -> tuple[int, ...]:
+    """Index of each name's left/right mirror in ``names`` (itself on the midline)."""
+    return tuple(names.index(swap_side(n)) for n in names)

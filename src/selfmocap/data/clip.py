@@ -50,15 +50,17 @@ class ClipMeta:
     degraded_mask: bool
     format_version: int = FORMAT_VERSION
     camera_layout: tuple[str, ...] = CAMERA_ARRAY_LAYOUT
+    #: which of the body model's files the labels are for (SMPL: neutral, male, female)
+    gender: str = "neutral"
 
 
 @dataclass(frozen=True)
 class ClipLabels:
-    """Per-frame ground truth (T frames, J = 20 joints, K = 23 keypoints), stored as ``labels.npz``.
+    """Per-frame ground truth (T frames, J joints, K = 23 keypoints), stored as ``labels.npz``.
 
     Attributes:
-        pose: (T, 19, 3) axis-angle per articulated bone (body-model rest axes).
-        shape: (S,) body shape (Anny phenotypes), constant over the clip.
+        pose: (T, J - 1, 3) axis-angle per pose joint (body-model rest axes; Anny 19, SMPL 23).
+        shape: (S,) body shape (Anny phenotypes, SMPL betas), constant over the clip.
         camera: (T, 9) Eq. 3 camera in full-frame pixels: f, alpha, beta, gamma, Tx, Ty, depth, cx, cy.
         keypoints2d: (T, K, 3) pixel u, v and visibility (1: inside the frame and not occluded).
         keypoints3d: (T, K, 3) keypoints in the body frame (metres, root at origin).
@@ -144,10 +146,15 @@ class Clip:
 
     @property
     def labels(self) -> ClipLabels:
+        """The clip's ground truth, read once and kept."""
         if self._labels is None:
-            with np.load(self.path / "labels.npz") as z:
-                self._labels = ClipLabels(**{f.name: z[f.name] for f in fields(ClipLabels)})
+            self._labels = self.read_labels()
         return self._labels
+
+    def read_labels(self) -> ClipLabels:
+        """The clip's ground truth, read from disk (not kept)."""
+        with np.load(self.path / "labels.npz") as z:
+            return ClipLabels(**{f.name: z[f.name] for f in fields(ClipLabels)})
 
     def rgb(self, t: int) -> np.ndarray:
         """(H, W, 3) uint8 RGB frame ``t``."""
@@ -175,18 +182,41 @@ class Clip:
             return z["flow"].astype(np.float32), z["flow_valid"]
 
 
-def list_clips(root: str | Path) -> list[Clip]:
-    """All complete clips under ``root`` (a dataset folder or one clip folder), sorted by id."""
+def clips_body_model(clips, root: str | Path = "") -> str:
+    """The body model all ``clips`` record (their ground truth's); a mix raises ``ValueError``."""
+    models = sorted({c.meta.body_model for c in clips})
+    if len(models) != 1:
+        raise ValueError(f"the clips of {root} mix body models ({', '.join(models)}); keep one per folder")
+    return models[0]
+
+
+def list_clips(root: str | Path, body=None) -> list[Clip]:
+    """All complete clips under ``root`` (a dataset folder or one clip folder), sorted by id; a
+    folder in SURREAL's layout (``docs/surreal.md``) gives :class:`~selfmocap.data.surreal.SurrealClip`
+    records with the same interface.
+
+    ``body`` (a :class:`~selfmocap.body.BodyModelConfig`) says where body model files are, for
+    datasets whose labels need them (SURREAL's, made from SMPL parameters).
+    """
     root = Path(root)
     if not root.exists():
         raise FileNotFoundError(f"dataset folder {root} does not exist; make one with `selfmocap synth --out {root}`")
     if (root / "meta.json").is_file():
         return [Clip(root)]
+    from selfmocap.data import surreal
+
+    if root.is_file():  # one SURREAL clip, given by its video or annotation file
+        stem = root.with_name(root.name.removesuffix(".mp4").removesuffix(surreal.INFO_SUFFIX))
+        return [surreal.SurrealClip(stem, stem.name, body=body)]
     clips = [
         Clip(p)
         for p in sorted(root.iterdir())
         if p.is_dir() and not p.name.startswith(TMP_PREFIX) and (p / "meta.json").is_file()
     ]
+    if not clips and surreal.is_surreal_folder(root):
+        return surreal.list_surreal_clips(root, body)
     if not clips:
-        raise FileNotFoundError(f"no selfmocap clips in {root}; make some with `selfmocap synth --out {root}`")
+        raise FileNotFoundError(
+            f"no selfmocap or SURREAL clips in {root}; make some with `selfmocap synth --out {root}` (docs/surreal.md for SURREAL)"
+        )
     return clips

@@ -12,7 +12,9 @@ through a small cache), so a dataset may be far larger than memory. One sample:
 3. Colour jitter, then optionally a horizontal flip: image and keypoints mirrored with left/right
    swapped, bone rotations mirrored (``M R M`` with ``M = diag(-1, 1, 1)``) with left/right bones
    swapped, camera ``R -> M R M``, ``Tx -> -Tx``, ``cx -> S - cx``. Anny is left/right symmetric to
-   about 4 mm (joints), the size of the label error a flip introduces.
+   about 4 mm (joints), the size of the label error a flip introduces. The left/right bone swap
+   comes from the joint names of the body model the clips record (Anny's or SMPL's); ``M`` is the
+   same in both models' axes, whose x is the body frame's.
 
 Augmentation randomness comes from a per-sample seed carried in the sample key (see
 :class:`TrainOrder`), so a sample does not depend on DataLoader workers, ranks or resumption.
@@ -32,7 +34,7 @@ import roma
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from selfmocap.body.names import ANNY_ARTICULATED_BONES, KEYPOINT_FLIP
+from selfmocap.body.names import ANNY_ARTICULATED_BONES, BODY_JOINT_NAMES, KEYPOINT_FLIP, mirror_index
 from selfmocap.config import field
 from selfmocap.data.clip import Clip, ClipLabels, list_clips
 from selfmocap.geometry.camera import Camera
@@ -58,6 +60,13 @@ def _swap_side(name: str) -> str:
 BONE_FLIP: tuple[int, ...] = tuple(ANNY_ARTICULATED_BONES.index(_swap_side(b)) for b in ANNY_ARTICULATED_BONES)
 
 
+def pose_flip_index(body_model: str) -> tuple[int, ...]:
+    """Index of each pose joint's left/right mirror for the body model called ``body_model``."""
+    if body_model not in BODY_JOINT_NAMES:
+        raise ValueError(f"no joint names known for body model {body_model!r}")
+    return tuple(i - 1 for i in mirror_index(BODY_JOINT_NAMES[body_model])[1:])
+
+
 @dataclass(frozen=True)
 class FrameConfig:
     """Crops, heatmaps and augmentation of the per-frame data."""
@@ -81,8 +90,8 @@ class FrameSample(NamedTuple):
     rgb: torch.Tensor  #: (3, S, S) uint8
     keypoints: torch.Tensor  #: (K, 3) input keypoints: crop pixels and confidence
     keypoints2d: torch.Tensor  #: (K, 3) true keypoints: crop pixels and visibility
-    pose: torch.Tensor  #: (19, 3, 3)
-    shape: torch.Tensor  #: (6,)
+    pose: torch.Tensor  #: (J, 3, 3)
+    shape: torch.Tensor  #: (S,)
     camera: Camera  #: batch of 1, crop pixels, true depth
     box: CropBox  #: batch of 1, full frame -> crop
     index: int
@@ -96,8 +105,8 @@ class FrameBatch:
         rgb: (B, 3, S, S) uint8 crops.
         keypoints: (B, K, 3) input keypoints (detector-like): crop pixels and confidence.
         keypoints2d: (B, K, 3) true keypoints: crop pixels and visibility.
-        pose: (B, 19, 3, 3) true bone rotations.
-        shape: (B, 6) true phenotypes.
+        pose: (B, J, 3, 3) true bone rotations.
+        shape: (B, S) true body shapes.
         camera: true Eq. 3 camera in crop pixels (true root depth).
         box: the crops, full frame -> crop.
         index: (B,) frame index in the dataset.
@@ -171,10 +180,11 @@ def flip_camera(camera: Camera, size: int) -> Camera:
     )
 
 
-def flip_pose(pose: torch.Tensor) -> torch.Tensor:
-    """(..., 19, 3, 3) bone rotations of the mirrored body: ``M R M`` with left/right bones swapped."""
+def flip_pose(pose: torch.Tensor, flip: tuple[int, ...] = BONE_FLIP) -> torch.Tensor:
+    """(..., J, 3, 3) bone rotations of the mirrored body: ``M R M`` with left/right bones swapped
+    (``flip``: :func:`pose_flip_index` of the body model; Anny's by default)."""
     m = _MIRROR.to(pose)
-    return (m @ pose @ m)[..., list(BONE_FLIP), :, :]
+    return (m @ pose @ m)[..., list(flip), :, :]
 
 
 def flip_keypoints(keypoints: torch.Tensor, size: int) -> torch.Tensor:
@@ -203,15 +213,22 @@ class FrameDataset(Dataset):
     """All frames of the clips under ``roots``, as :class:`FrameSample`.
 
     Keys are a frame index (no augmentation) or ``(index, seed)`` (augmented with that seed when
-    ``config.augment``).
+    ``config.augment``). ``body`` (a :class:`~selfmocap.body.BodyModelConfig`) locates body model
+    files for datasets whose labels need them (SURREAL).
     """
 
-    def __init__(self, roots: Sequence[str | Path], size: int, config: FrameConfig = FrameConfig()):
-        self.clips: list[Clip] = [clip for root in roots for clip in list_clips(root)]
+    def __init__(self, roots: Sequence[str | Path], size: int, config: FrameConfig = FrameConfig(), body=None):
+        self.clips: list[Clip] = [clip for root in roots for clip in list_clips(root, body=body)]
         self.size = size
         self.config = config
         counts = np.array([len(c) for c in self.clips])
         self.starts = np.concatenate([[0], np.cumsum(counts)])
+        models = sorted({c.meta.body_model for c in self.clips})
+        if len(models) > 1:
+            raise ValueError(f"the clips of {', '.join(map(str, roots))} mix body models ({', '.join(models)}); use one")
+        #: the body model the clips' labels are for
+        self.body_model = models[0] if models else "anny"
+        self.pose_flip = pose_flip_index(self.body_model)
         self._labels: OrderedDict[int, ClipLabels] = OrderedDict()
 
     def __len__(self) -> int:
@@ -229,7 +246,7 @@ class FrameDataset(Dataset):
         if ci in self._labels:
             self._labels.move_to_end(ci)
         else:
-            self._labels[ci] = Clip(self.clips[ci].path).labels
+            self._labels[ci] = self.clips[ci].read_labels()
             if len(self._labels) > _LABEL_CACHE_CLIPS:
                 self._labels.popitem(last=False)
         return self._labels[ci]
@@ -263,7 +280,7 @@ class FrameDataset(Dataset):
         if rng is not None and cfg.flip and rng.uniform() < 0.5:
             rgb_t = rgb_t.flip(-1)
             keypoints, keypoints2d = flip_keypoints(keypoints, size), flip_keypoints(keypoints2d, size)
-            pose, camera = flip_pose(pose), flip_camera(camera, size)
+            pose, camera = flip_pose(pose, self.pose_flip), flip_camera(camera, size)
         return FrameSample(
             rgb=rgb_t.contiguous(),
             keypoints=keypoints,

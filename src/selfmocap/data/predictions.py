@@ -5,7 +5,7 @@ method, its resolved config and versions. Every array is per frame (T frames):
 
 | key | shape | meaning |
 |---|---|---|
-| ``pose`` | (T, 19, 3) | axis-angle per articulated bone (body-model rest axes) |
+| ``pose`` | (T, J, 3) | axis-angle per pose joint (body-model rest axes; Anny 19, SMPL 23) |
 | ``shape`` | (T, S) | body shape per frame |
 | ``camera`` | (T, 9) | Eq. 3 camera in full-frame pixels (``f, alpha, beta, gamma, Tx, Ty, depth, cx, cy``) |
 | ``joints3d`` | (T, J, 3) | joints, body frame (metres, root at the origin) |
@@ -13,6 +13,7 @@ method, its resolved config and versions. Every array is per frame (T frames):
 | ``keypoints2d`` | (T, K, 2) | keypoints projected into the frame (pixels) |
 | ``vertices`` | (T, V, 3) | optional (``--vertices``), float16, body frame |
 | ``valid`` | (T,) | False where the method had no input for the frame |
+| ``body_model`` | () | name of the body model (``anny`` when absent: files from before SMPL) |
 """
 
 from __future__ import annotations
@@ -41,12 +42,13 @@ class ClipPrediction:
     keypoints2d: np.ndarray
     valid: np.ndarray
     vertices: np.ndarray | None = None
+    body_model: str = "anny"
 
     def __post_init__(self) -> None:
         t = len(self.pose)
         for f in fields(self):
             value = getattr(self, f.name)
-            if value is not None and len(value) != t:
+            if isinstance(value, np.ndarray) and len(value) != t:
                 raise ValueError(f"prediction field {f.name} has {len(value)} frames, pose has {t}")
 
 
@@ -55,6 +57,7 @@ def write_prediction(pred_dir: str | Path, clip_id: str, prediction: ClipPredict
     pred_dir = Path(pred_dir)
     pred_dir.mkdir(parents=True, exist_ok=True)
     arrays = {f.name: getattr(prediction, f.name) for f in fields(prediction) if getattr(prediction, f.name) is not None}
+    arrays["body_model"] = np.array(prediction.body_model)
     if "vertices" in arrays:
         arrays["vertices"] = arrays["vertices"].astype(np.float16)
     arrays["version"] = np.array(PREDICTION_VERSION)
@@ -75,6 +78,8 @@ def read_prediction(path: str | Path) -> ClipPrediction:
         with np.load(path) as z:
             version = int(z["version"]) if "version" in z else None
             values = {f.name: z[f.name] for f in fields(ClipPrediction) if f.name in z}
+            if "body_model" in values:
+                values["body_model"] = str(values["body_model"])
     except (OSError, ValueError, EOFError) as err:
         raise ValueError(f"{path} is not a readable selfmocap prediction file ({err})") from None
     if version != PREDICTION_VERSION:

@@ -5,6 +5,10 @@ Protocol (``docs/evaluation.md``): points are compared root-centred in the camer
 error uses every mesh vertex, regenerated from the predicted pose and shape with the body model.
 Frames a method marked invalid (no person detected) are left out and counted.
 
+Body model: the one the clips record (their ground truth's); predictions made with another body
+model are refused. For SMPL the true bodies use the clip's gender file when the SMPL path is a
+folder holding it (SURREAL's ground truth is gendered), the predictions the neutral one.
+
 The JSON written with ``--json`` is a stable interface::
 
     {"overall": {"surface_mm", "per_joint_mm", "recon_mm", "pa_mpjpe_mm", "accel_mm", "frames"},
@@ -14,16 +18,16 @@ The JSON written with ``--json`` is a stable interface::
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from selfmocap import config as cfg
-from selfmocap.body import load_body_model
+from selfmocap.body import BodyModelConfig
 from selfmocap.body.model import BodyModel, BodyOutput
-from selfmocap.data.clip import Clip, list_clips
+from selfmocap.data.clip import Clip, clips_body_model, list_clips
 from selfmocap.data.predictions import ClipPrediction, read_prediction
 from selfmocap.eval.metrics import METRIC_KEYPOINTS, acceleration_error, body_errors, camera_oriented
 from selfmocap.geometry.camera import euler_to_rotmat
@@ -36,6 +40,7 @@ class EvaluateConfig:
     pred: Path = cfg.field(help="predictions folder (written by predict, adapt or optimize)")
     data: Path = cfg.field(help="the clips the predictions are for, with their ground truth")
     json: Path | None = cfg.field(None, help="also write the metrics as JSON to this file")
+    body: BodyModelConfig = field(default_factory=BodyModelConfig)
 
 
 def _double(out: BodyOutput) -> BodyOutput:
@@ -43,15 +48,22 @@ def _double(out: BodyOutput) -> BodyOutput:
 
 
 @torch.no_grad()
-def clip_errors(clip: Clip, pred: ClipPrediction, body: BodyModel) -> dict[str, np.ndarray | float]:
+def clip_errors(clip: Clip, pred: ClipPrediction, body: BodyModel, true_body_model: BodyModel | None = None) -> dict[str, np.ndarray | float]:
     """Per-frame errors (T,) of one clip in mm (only frames the prediction marks valid) and its
-    acceleration error."""
+    acceleration error. The ground truth is posed with ``true_body_model`` (default ``body``:
+    SMPL's gender files share the topology and differ in shape only)."""
     lab = clip.labels
     if len(pred.pose) != len(clip):
         raise ValueError(f"prediction for {clip.meta.clip_id} has {len(pred.pose)} frames, the clip has {len(clip)}")
+    if not pred.body_model == clip.meta.body_model == body.name:
+        raise ValueError(
+            f"prediction for {clip.meta.clip_id} is a {pred.body_model} body but the clip's ground truth is {clip.meta.body_model} "
+            f"(evaluating with {body.name}): evaluate predictions made with the clips' body model"
+        )
     true_rot = euler_to_rotmat(torch.from_numpy(lab.camera[:, 1:4]).double())
     pred_rot = euler_to_rotmat(torch.from_numpy(pred.camera[:, 1:4]).double())
-    true_body = _double(body(torch.from_numpy(lab.pose), torch.from_numpy(lab.shape)[None]))
+    truth = true_body_model or body
+    true_body = _double(truth(torch.from_numpy(lab.pose), torch.from_numpy(lab.shape)[None].to(truth.default_shape.dtype)))
     pred_body = _double(body(torch.from_numpy(pred.pose), torch.from_numpy(pred.shape)))
     errors = body_errors(pred_body, pred_rot, true_body, true_rot)
     valid = torch.from_numpy(pred.valid.astype(bool))
@@ -86,15 +98,43 @@ def summarise(per_clip: dict[str, dict]) -> dict:
     return {"overall": overall, "clips": clips}
 
 
-def evaluate(pred_dir: Path, data: Path, body: BodyModel | None = None) -> dict:
-    """Metrics of every clip in ``data`` that has a prediction in ``pred_dir``."""
-    body = body or load_body_model()
-    clips = list_clips(data)
+def evaluate(pred_dir: Path, data: Path, body: BodyModel | None = None, body_config: BodyModelConfig | None = None) -> dict:
+    """Metrics of every clip in ``data`` that has a prediction in ``pred_dir``.
+
+    The body model is ``body``, else the one the clips record, loaded through ``body_config``
+    (``--body-model`` / ``--body-model-path``); predictions of another body model are refused.
+    """
+    body_config = body_config or BodyModelConfig()
+    clips = list_clips(data, body=body_config)
     found = {c.meta.clip_id: c for c in clips if (Path(pred_dir) / f"{c.meta.clip_id}.npz").is_file()}
     if not found:
         raise FileNotFoundError(f"no predictions in {pred_dir} match the clips of {data} (expected files like {clips[0].meta.clip_id}.npz)")
-    per_clip = {cid: clip_errors(c, read_prediction(Path(pred_dir) / f"{cid}.npz"), body) for cid, c in sorted(found.items())}
+    preds = {cid: read_prediction(Path(pred_dir) / f"{cid}.npz") for cid in found}
+    truth_model = clips_body_model(found.values(), data)
+    made_with = sorted({p.body_model for p in preds.values()})
+    if made_with != [truth_model]:
+        raise ValueError(
+            f"the predictions in {pred_dir} were made with the {', '.join(made_with)} body model but the clips of {data} "
+            f"with {truth_model}: predict with a checkpoint trained for {truth_model}"
+        )
+    body = body or body_config.load(truth_model, f"the clips of {data}")
+    genders = {c.meta.gender for c in found.values()}
+    truths = {g: _gendered(body, body_config, g) for g in genders}
+    per_clip = {cid: clip_errors(c, preds[cid], body, truths[c.meta.gender]) for cid, c in sorted(found.items())}
     return summarise(per_clip)
+
+
+def _gendered(body: BodyModel, config: BodyModelConfig, gender: str) -> BodyModel:
+    """``body``, or for SMPL ground truth of a male/female subject, that gender's model file when
+    the SMPL path has one (the same shape size)."""
+    if body.name != "smpl" or gender == getattr(body, "gender", gender):
+        return body
+    from selfmocap.body import load_body_model
+    from selfmocap.body.smpl_body import find_smpl_file
+
+    if find_smpl_file(config.body_model_path, gender) == body.model_path:
+        return body
+    return load_body_model("smpl", config.body_model_path, gender=gender, num_betas=body.shape_dim)
 
 
 def format_table(result: dict) -> str:
@@ -110,7 +150,7 @@ def format_table(result: dict) -> str:
 
 
 def run_evaluate(config: EvaluateConfig) -> dict:
-    result = evaluate(config.pred, config.data)
+    result = evaluate(config.pred, config.data, body_config=config.body)
     print(format_table(result))
     if config.json is not None:
         cfg.atomic_write_text(config.json, json.dumps(result, indent=1))

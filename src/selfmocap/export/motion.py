@@ -39,7 +39,10 @@ MOTION_VERSION = 1
 #: Body model name -> "module:Class" whose class attributes give the names written to the file.
 #: A new body model adds one line here (its class must define the four name attributes of
 #: :class:`BodyNames` as class attributes, as ``AnnyBody`` does).
-BODY_MODEL_CLASSES: dict[str, str] = {"anny": "selfmocap.body.anny_body:AnnyBody"}
+BODY_MODEL_CLASSES: dict[str, str] = {
+    "anny": "selfmocap.body.anny_body:AnnyBody",
+    "smpl": "selfmocap.body.smpl_body:SMPLBody",
+}
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,7 @@ class BodyNames:
     shape_names: tuple[str, ...]
 
 
-def body_names(body_model: str) -> BodyNames:
+def body_names(body_model: str, shape_dim: int | None = None) -> BodyNames:
     """The names of a registered body model (:data:`BODY_MODEL_CLASSES`), without building it."""
     if body_model not in BODY_MODEL_CLASSES:
         raise ValueError(
@@ -141,7 +144,9 @@ def body_names(body_model: str) -> BodyNames:
         joint_names=tuple(model.joint_names),
         joint_parents=tuple(int(p) for p in model.joint_parents),
         keypoint_names=tuple(model.keypoint_names),
-        shape_names=tuple(model.shape_names),
+        # SMPL's betas count depends on the file: its names exist only per instance
+        shape_names=tuple(model.shape_names) if isinstance(getattr(model, "shape_names", None), tuple)
+        else tuple(f"beta{i}" for i in range(shape_dim or 0)),
     )
 
 
@@ -221,7 +226,7 @@ _RESERVED = {f.name for f in fields(CapturedMotion)} | set(_NAME_FIELDS) | {"ver
 def write_motion_npz(path: str | Path, motion: CapturedMotion, extra: dict[str, np.ndarray] | None = None) -> Path:
     """Write ``motion.npz`` (module docstring) atomically; ``extra`` arrays are stored beside the
     fields under their own names, which must not collide with the reserved ones. Returns ``path``."""
-    names = body_names(motion.body_model)
+    names = body_names(motion.body_model, len(motion.shape))
     if len(names.joint_names) != motion.joints3d.shape[1] or len(names.keypoint_names) != motion.keypoints3d.shape[1]:
         raise ValueError(
             f"motion has {motion.joints3d.shape[1]} joints and {motion.keypoints3d.shape[1]} keypoints; "

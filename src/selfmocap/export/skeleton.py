@@ -14,7 +14,7 @@ Hence ``X_world = F R F_body X_rig + F T``: the root joint's world rotation is `
 its world position ``F T``. With ``R = I`` the subject faces the camera, i.e. world +z.
 
 A pose rotation ``D`` is expressed in the body model's native rest axes, which the body model
-maps to the body frame with ``A = body.pose_axes_to_body`` (Anny: ``ANNY_TO_BODY``); in rig axes
+maps to the body frame with ``A = body.axes_to_body`` (Anny: ``ANNY_TO_BODY``); in rig axes
 it is ``C D C^T`` with ``C = F_body A``. Because the pose is local-ref (each rotation relative to
 the parent, in world-aligned rest axes), the rig needs identity rest rotations and each joint's
 local rotation is exactly that conjugated pose rotation:
@@ -134,7 +134,7 @@ def rest_pose(body, shape: np.ndarray) -> RestPose:
 
 def pose_axes_to_rig(body) -> np.ndarray:
     """(3, 3) ``C = F_body A``: the body model's pose axes -> rig axes."""
-    return RIG_TO_BODY.T @ np.asarray(body.pose_axes_to_body.cpu(), np.float64)
+    return RIG_TO_BODY.T @ np.asarray(body.axes_to_body.cpu(), np.float64)
 
 
 def world_motion(motion: CapturedMotion, body) -> WorldMotion:

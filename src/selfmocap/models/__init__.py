@@ -1,9 +1,10 @@
 """The paper's network and its pretrained weights."""
 
-from selfmocap.models.network import MocapNet, NetworkConfig, Prediction, fixed_depth_camera
+from selfmocap.models.network import BodyOutputSpec, MocapNet, NetworkConfig, Prediction, fixed_depth_camera
 from selfmocap.models.pretrained import ModelCard, Pretrained, export_pretrained, load_pretrained
 
 __all__ = [
+    "BodyOutputSpec",
     "MocapNet",
     "ModelCard",
     "NetworkConfig",

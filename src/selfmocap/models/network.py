@@ -6,7 +6,8 @@ Output decoding (:func:`decode`), all in the crop's pixel frame:
 
 * pose: one 6D rotation per articulated bone (Zhou et al. 2019), added to the rest pose and
   orthonormalised with ``roma.special_gramschmidt``.
-* shape: sigmoid, since Anny phenotypes live in [0, 1].
+* shape: sigmoid into the body model's shape range (Anny phenotypes live in [0, 1]), or the raw
+  output for unbounded shapes (SMPL betas, 0 = the mean shape).
 * camera rotation R: 6D as well. The paper's Euler angles are singular at beta = +-90 degrees, a
   subject seen exactly from the side; :class:`~selfmocap.geometry.camera.Camera` converts to Euler
   only for files.
@@ -24,18 +25,60 @@ import roma
 import torch
 from torch import nn
 
-from selfmocap.body.anny_body import AnnyBody
 from selfmocap.body.names import KEYPOINT_NAMES
 from selfmocap.config import field
 from selfmocap.geometry.camera import Camera
 
-NUM_BONES = AnnyBody.num_pose_joints  #: 19 articulated bones
-SHAPE_DIM = AnnyBody.shape_dim  #: 6 phenotypes
 NUM_KEYPOINTS = len(KEYPOINT_NAMES)  #: 23 heatmap channels
 NUM_BLOCKS = 5
-#: Output layout: name -> size, in order.
-OUTPUT_LAYOUT: dict[str, int] = {"pose": NUM_BONES * 6, "shape": SHAPE_DIM, "rotation": 6, "focal": 1, "root": 2}
-NUM_OUTPUTS = sum(OUTPUT_LAYOUT.values())
+
+
+@dataclass(frozen=True)
+class BodyOutputSpec:
+    """What the network regresses for its body model; recorded in the model card (``body``) so a
+    checkpoint rebuilds the right network and body.
+
+    Attributes:
+        body_model: the body model's name (``selfmocap.body.load_body_model``).
+        pose_joints: J, rotations predicted (the body model's ``num_pose_joints``).
+        shape_dim: S, shape parameters predicted.
+        shape_range: bounds of every shape parameter (a sigmoid maps into them), or None for
+            unbounded shapes (the raw output is the shape).
+    """
+
+    body_model: str = "anny"
+    pose_joints: int = 19
+    shape_dim: int = 6
+    shape_range: tuple[float, float] | None = (0.0, 1.0)
+
+    def __post_init__(self) -> None:
+        if self.pose_joints < 1 or self.shape_dim < 1:
+            raise ValueError(f"pose_joints and shape_dim must be positive, got {self.pose_joints}, {self.shape_dim}")
+        if self.shape_range is not None:  # files store lists
+            object.__setattr__(self, "shape_range", tuple(float(v) for v in self.shape_range))
+
+    @staticmethod
+    def of(body) -> "BodyOutputSpec":
+        """The outputs for a body model (anything with the ``BodyModel`` attributes)."""
+        return BodyOutputSpec(body.name, body.num_pose_joints, body.shape_dim, body.shape_range)
+
+    @property
+    def layout(self) -> dict[str, int]:
+        """Output layout: name -> size, in order."""
+        return {"pose": self.pose_joints * 6, "shape": self.shape_dim, "rotation": 6, "focal": 1, "root": 2}
+
+    @property
+    def num_outputs(self) -> int:
+        return sum(self.layout.values())
+
+
+#: Anny's outputs: 19 articulated bones and 6 phenotypes in [0, 1] (the shipped checkpoint's).
+ANNY_OUTPUTS = BodyOutputSpec()
+NUM_BONES = ANNY_OUTPUTS.pose_joints  #: 19 articulated Anny bones
+SHAPE_DIM = ANNY_OUTPUTS.shape_dim  #: 6 phenotypes
+#: Anny's output layout: name -> size, in order.
+OUTPUT_LAYOUT: dict[str, int] = ANNY_OUTPUTS.layout
+NUM_OUTPUTS = ANNY_OUTPUTS.num_outputs
 
 
 @dataclass(frozen=True)
@@ -69,8 +112,8 @@ class Prediction:
     """Decoded network output for a batch of B crops.
 
     Attributes:
-        pose: (B, 19, 3, 3) bone rotations (body-model rest axes).
-        shape: (B, 6) phenotypes in [0, 1].
+        pose: (B, J, 3, 3) bone rotations (body-model rest axes; J = 19 for Anny, 23 for SMPL).
+        shape: (B, S) body shape (Anny phenotypes in [0, 1], SMPL betas).
         camera: Eq. 3 camera in crop pixels with depth fixed at D0.
     """
 
@@ -92,11 +135,13 @@ def _block(c_in: int, c_out: int, slope: float) -> nn.Sequential:
 
 
 class MocapNet(nn.Module):
-    """``(B, 3 + 23, S, S)`` crop + heatmaps and ``(B, 2)`` crop principal point -> :class:`Prediction`."""
+    """``(B, 3 + 23, S, S)`` crop + heatmaps and ``(B, 2)`` crop principal point -> :class:`Prediction`
+    for the body model described by ``outputs`` (Anny by default)."""
 
-    def __init__(self, config: NetworkConfig = NetworkConfig()):
+    def __init__(self, config: NetworkConfig = NetworkConfig(), outputs: BodyOutputSpec = ANNY_OUTPUTS):
         super().__init__()
         self.config = config
+        self.outputs = outputs
         w = config.width
         channels = [3 + NUM_KEYPOINTS] + [w * 2**i for i in range(NUM_BLOCKS)]
         self.features = nn.Sequential(*(_block(a, b, config.leaky_slope) for a, b in zip(channels, channels[1:])))
@@ -108,7 +153,7 @@ class MocapNet(nn.Module):
             nn.LeakyReLU(config.leaky_slope, inplace=True),
             nn.Linear(hidden, hidden),
             nn.LeakyReLU(config.leaky_slope, inplace=True),
-            nn.Linear(hidden, NUM_OUTPUTS),
+            nn.Linear(hidden, outputs.num_outputs),
         )
         last = self.head[-1]
         with torch.no_grad():
@@ -124,27 +169,33 @@ class MocapNet(nn.Module):
         raw = self.head(self.features(inputs))
         if raw.dtype in (torch.float16, torch.bfloat16):  # under autocast: decode in float32
             raw = raw.float()
-        return decode(raw, principal, self.config)
+        return decode(raw, principal, self.config, self.outputs)
 
 
 _IDENTITY_6D = torch.eye(3)[:, :2]  # (3, 2): the first two columns of the identity
 
 
-def decode(raw: torch.Tensor, principal: torch.Tensor, config: NetworkConfig) -> Prediction:
-    """(B, NUM_OUTPUTS) raw outputs and (B, 2) crop principal point -> :class:`Prediction`."""
-    if raw.ndim != 2 or raw.shape[1] != NUM_OUTPUTS:
-        raise ValueError(f"raw outputs must be (B, {NUM_OUTPUTS}), got {tuple(raw.shape)}")
+def decode(raw: torch.Tensor, principal: torch.Tensor, config: NetworkConfig, outputs: BodyOutputSpec = ANNY_OUTPUTS) -> Prediction:
+    """(B, outputs.num_outputs) raw outputs and (B, 2) crop principal point -> :class:`Prediction`."""
+    layout = outputs.layout
+    if raw.ndim != 2 or raw.shape[1] != outputs.num_outputs:
+        raise ValueError(f"raw outputs must be (B, {outputs.num_outputs}), got {tuple(raw.shape)}")
     b = raw.shape[0]
-    parts = dict(zip(OUTPUT_LAYOUT, raw.split(list(OUTPUT_LAYOUT.values()), dim=1)))
+    parts = dict(zip(layout, raw.split(list(layout.values()), dim=1)))
     bias = _IDENTITY_6D.to(raw)
-    pose = roma.special_gramschmidt(parts["pose"].reshape(b, NUM_BONES, 3, 2) + bias)
+    pose = roma.special_gramschmidt(parts["pose"].reshape(b, outputs.pose_joints, 3, 2) + bias)
     rotation = roma.special_gramschmidt(parts["rotation"].reshape(b, 3, 2) + bias)
     focal = config.prior_focal * torch.exp(parts["focal"][:, 0])
     depth = torch.full_like(focal, config.depth)
     root = config.input_size * (0.5 + config.root_scale * parts["root"])  # root's crop pixel
     trans = (root - principal.to(raw)) * (depth / focal)[:, None]  # Eq. 3 inverted for the root
     camera = Camera(focal=focal, rotation=rotation, trans=trans, depth=depth, principal=principal.to(raw))
-    return Prediction(pose=pose, shape=torch.sigmoid(parts["shape"]), camera=camera)
+    if outputs.shape_range is None:
+        shape = parts["shape"]
+    else:
+        lo, hi = outputs.shape_range
+        shape = lo + (hi - lo) * torch.sigmoid(parts["shape"])
+    return Prediction(pose=pose, shape=shape, camera=camera)
 
 
 def fixed_depth_camera(camera: Camera, depth: float) -> Camera:

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from selfmocap.data.frames import FrameConfig
-from selfmocap.models.network import MocapNet, NetworkConfig
+from selfmocap.models.network import ANNY_OUTPUTS, BodyOutputSpec, MocapNet, NetworkConfig
 
 #: The file :func:`load_pretrained` uses by default (shipped inside the package).
 DEFAULT_CHECKPOINT = Path(__file__).parent / "checkpoints" / "mocapnet.pt"
@@ -81,6 +81,9 @@ class ModelCard:
         images_seen: training images seen.
         versions: package versions (selfmocap, torch).
         created: ISO time of the export.
+        body: :class:`BodyOutputSpec` fields: the body model's name, pose joints, shape size and
+            range. Cards written before SMPL support have none and mean Anny. The body model's
+            files are never part of a checkpoint (SMPL's licence): they are loaded again by name.
     """
 
     network: dict
@@ -92,6 +95,16 @@ class ModelCard:
     images_seen: int
     versions: dict
     created: str
+    body: dict = dataclasses.field(default_factory=lambda: dataclasses.asdict(ANNY_OUTPUTS))
+
+    @property
+    def outputs(self) -> BodyOutputSpec:
+        """What the network regresses, for which body model."""
+        return BodyOutputSpec(**self.body)
+
+    @property
+    def body_model(self) -> str:
+        return self.outputs.body_model
 
     @property
     def network_config(self) -> NetworkConfig:
@@ -131,8 +144,25 @@ def load_pretrained(path: str | Path | None = None, *, device: str | torch.devic
         raise CheckpointError(f"pretrained file {path} has format {obj['format']!r}, expected {PRETRAINED_FORMAT!r}")
     try:
         card = ModelCard(**obj["card"])
-        model = MocapNet(card.network_config)
+        model = MocapNet(card.network_config, card.outputs)
         model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in obj["state_dict"].items()})
     except (TypeError, RuntimeError, ValueError) as err:
         raise CheckpointError(f"pretrained file {path} does not match this selfmocap's network: {err}") from None
     return Pretrained(model=model.to(device).eval(), card=card)
+
+
+def checkpoint_body(card: ModelCard, config=None, source: str = "the checkpoint"):
+    """Load the body model a checkpoint was trained for (named in its card; files are found
+    through ``config``, a :class:`~selfmocap.body.BodyModelConfig`). A ``--body-model`` that
+    differs, or model files with another shape size, raise ``UserError``."""
+    from selfmocap.body import BodyModelConfig
+    from selfmocap.cli import UserError
+
+    outputs = card.outputs
+    config = config or BodyModelConfig()
+    kwargs = {"num_betas": outputs.shape_dim} if outputs.body_model == "smpl" else {}
+    body = config.load(outputs.body_model, source, **kwargs)
+    found = BodyOutputSpec.of(body)
+    if found != outputs:
+        raise UserError(f"{source} predicts {outputs} but the body model loaded is {found}; use the model files it was trained with")
+    return body

@@ -67,10 +67,31 @@ _BONE_PART: dict[str, str] = {
 }
 
 
+#: SMPL joints (``body/names.py: SMPL_JOINT_NAMES``, each vertex's dominant skinning joint) -> part.
+#: SMPL has no twist bones: an upper arm is all ``upperarm01``, a forearm all ``lowerarm01`` (a
+#: sleeve "to the elbow" is then a short sleeve), likewise the legs; and no eye part.
+_SMPL_JOINT_PART: dict[str, str] = {
+    "pelvis": "hips",
+    "spine1": "hips",
+    "spine2": "torso",
+    "spine3": "torso",
+    "neck": "head",
+    "head": "head",
+    **{
+        f"{side}_{joint}": part
+        for side in ("left", "right")
+        for joint, part in (("collar", "torso"), ("shoulder", "upperarm01"), ("elbow", "lowerarm01"),
+                            ("wrist", "hand"), ("hand", "hand"), ("hip", "upperleg01"), ("knee", "lowerleg01"),
+                            ("ankle", "foot"), ("foot", "foot"))
+    },
+}
+
+
 class TexturedBody(Protocol):
-    """What :meth:`SurfaceLayout.from_body` needs of a body model (e.g. ``AnnyBody``)."""
+    """What :meth:`SurfaceLayout.from_body` needs of a body model (``AnnyBody``, ``SMPLBody``)."""
 
     faces: torch.Tensor
+    default_shape: torch.Tensor
     texture_coordinates: torch.Tensor
     face_texture_indices: torch.Tensor
     num_pose_joints: int
@@ -103,7 +124,7 @@ class SurfaceLayout:
         vertex_part = np.array([PARTS.index(_bone_part(b)) for b in body.vertex_bone_labels()])
         with torch.no_grad():
             rest = (
-                body(torch.zeros(1, body.num_pose_joints, 3), torch.full((1, body.shape_dim), 0.5))
+                body(torch.zeros(1, body.num_pose_joints, 3), body.default_shape[None])
                 .vertices[0]
                 .numpy()
             )
@@ -122,6 +143,8 @@ class SurfaceLayout:
 
 
 def _bone_part(bone: str) -> str:
+    if bone in _SMPL_JOINT_PART:
+        return _SMPL_JOINT_PART[bone]
     name = bone.split(".")[0]
     for prefix, part in _BONE_PART.items():
         if name.startswith(prefix):

@@ -17,13 +17,14 @@ import roma
 import torch
 
 from selfmocap.body.model import BodyModel, BodyOutput
+from selfmocap.body.retarget import motion_pose_for_body
 from selfmocap.data.clip import ClipLabels, ClipMeta, ClipWriter
 from selfmocap.geometry.camera import Camera, project_camera_space
 from selfmocap.render import Fragments, RayCaster, SurfaceLayout, rasterize, sample_appearance, sample_light, shade
 from selfmocap.synth.backgrounds import sample_background
 from selfmocap.synth.degrade import background_subtraction_mask
 from selfmocap.synth.motion import Motion, MotionSource, ProceduralMotion, fit_root_to_body
-from selfmocap.synth.splits import SPEC, clip_rng, sample_shape
+from selfmocap.synth.splits import SPEC, clip_rng, sample_body_shape
 
 #: A keypoint counts as occluded when the rendered surface at its pixel is this much closer (m).
 KEYPOINT_OCCLUSION_TOLERANCE = 0.10
@@ -52,8 +53,9 @@ class StageTimer:
 class ClipScene:
     """Everything sampled for one clip before rendering."""
 
-    shape: np.ndarray  #: (6,)
-    motion: Motion
+    shape: np.ndarray  #: (S,) the body model's shape
+    motion: Motion  #: on Anny's bones (``synth/motion.py``)
+    pose: np.ndarray  #: (T, J, 3) the motion's pose for the body model (``body/retarget.py``)
     camera: np.ndarray  #: (T, 9) full-frame Eq. 3 cameras
     background: np.ndarray  #: (H, W, 3) uint8
     background_name: str
@@ -70,14 +72,15 @@ def sample_scene(
 ) -> tuple[ClipScene, BodyOutput]:
     """Sample subject, motion, camera and background; return the scene and the posed body."""
     spec = SPEC[split]
-    shape = sample_shape(rng, spec)
+    shape = sample_body_shape(rng, spec, body)
     source = motion_source or ProceduralMotion(spec.families)
     motion = source.sample(rng, num_frames, fps)
+    pose = motion_pose_for_body(motion.pose, body)  # Anny's bones -> the body's joints, by name
     with torch.no_grad():
         rest = body(torch.zeros(1, body.num_pose_joints, 3), torch.from_numpy(shape)[None])
         # strides and sinking scale with this subject's legs, so the feet stay planted
         motion = fit_root_to_body(motion, float(rest.keypoints[0, 15:, 1].max()))
-        out = body(torch.from_numpy(motion.pose), torch.from_numpy(shape)[None])
+        out = body(torch.from_numpy(pose), torch.from_numpy(shape)[None])
     focal = size * rng.uniform(*spec.focal_factor)
     elevation = math.radians(rng.uniform(*spec.elevation))
     azimuth = rng.uniform(-math.pi, math.pi)
@@ -101,7 +104,7 @@ def sample_scene(
         principal=torch.full((num_frames, 2), size / 2),
     )
     background, background_name = sample_background(rng, split, (size, size))
-    scene = ClipScene(shape, motion, camera.as_array().float().numpy(), background, background_name)
+    scene = ClipScene(shape, motion, pose, camera.as_array().float().numpy(), background, background_name)
     return scene, out
 
 
@@ -217,7 +220,7 @@ def render_clip(
         with timer("io"):
             writer.write_frame(t, rgb, frag.mask, input_mask)
     labels = ClipLabels(
-        pose=scene.motion.pose.astype(np.float32),
+        pose=scene.pose.astype(np.float32),
         shape=scene.shape,
         camera=scene.camera.astype(np.float32),
         keypoints2d=kp2d,
@@ -237,6 +240,7 @@ def render_clip(
         background=scene.background_name,
         palette=spec.palette,
         degraded_mask=spec.degraded_mask,
+        gender=getattr(body, "gender", "neutral"),
     )
     with timer("io"):
         writer.write_clip(meta, labels, depth, flow, flow_valid)

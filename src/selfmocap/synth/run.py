@@ -14,6 +14,7 @@ import torch
 from tqdm import tqdm
 
 from selfmocap import config as cfg
+from selfmocap.body.config import BodyModelConfig
 from selfmocap.data.clip import TMP_PREFIX
 
 #: Settings that must match for clips to belong to the same dataset folder.
@@ -31,6 +32,7 @@ class SynthConfig:
     fps: float = cfg.field(30.0, help="frame rate of the motion")
     workers: int = cfg.field(1, help="worker processes (the output does not depend on it)")
     preview: bool = cfg.field(False, help="also write preview.png, a contact sheet, into every clip")
+    body: BodyModelConfig = cfg.field(default_factory=BodyModelConfig, help="body model of the clips (default: anny)")
 
 
 def validate(config: SynthConfig) -> None:
@@ -59,6 +61,10 @@ def validate(config: SynthConfig) -> None:
         old = json.loads(settings.read_text())["config"]
         new = cfg.to_dict(config)
         differ = [k for k in _DATASET_KEYS if old.get(k) != new.get(k)]
+        old_body = (old.get("body") or {}).get("body_model") or "anny"  # folders from before SMPL: anny
+        if old_body != config.body.resolve():
+            differ.append("body_model")
+            old["body_model"] = old_body
         if differ:
             raise UserError(
                 f"{config.out} holds clips made with other settings ({', '.join(f'{k}={old.get(k)}' for k in differ)}); "
@@ -73,12 +79,10 @@ def clip_id(split: str, index: int) -> str:
 _WORKER_BODY = None
 
 
-def _init_worker() -> None:
+def _init_worker(body: BodyModelConfig, loaded=None) -> None:
     global _WORKER_BODY
     torch.set_num_threads(1)
-    from selfmocap.body import load_body_model
-
-    _WORKER_BODY = load_body_model()
+    _WORKER_BODY = loaded if loaded is not None else body.load()
 
 
 def _render_one(args: tuple[SynthConfig, int]) -> tuple[int, int]:
@@ -97,6 +101,7 @@ def generate(config: SynthConfig) -> list[Path]:
     from selfmocap import __version__
 
     validate(config)
+    body = config.body.load()  # fails early (e.g. missing SMPL files), before anything is written
     for leftover in config.out.glob(f"{TMP_PREFIX}*"):
         shutil.rmtree(leftover, ignore_errors=True)
     cfg.save_config(config, config.out / "synth_config.json", selfmocap_version=__version__, torch_version=torch.__version__)
@@ -109,7 +114,7 @@ def generate(config: SynthConfig) -> list[Path]:
     bar = tqdm(total=len(todo), desc=f"synth {config.split}", unit="clip")
     if config.workers == 1 or len(todo) <= 1:
         threads = torch.get_num_threads()
-        _init_worker()
+        _init_worker(config.body, body)
         try:
             for i in todo:
                 frames += _render_one((config, i))[1]
@@ -118,7 +123,7 @@ def generate(config: SynthConfig) -> list[Path]:
         finally:
             torch.set_num_threads(threads)
     else:
-        with mp.get_context("spawn").Pool(config.workers, initializer=_init_worker) as pool:
+        with mp.get_context("spawn").Pool(config.workers, initializer=_init_worker, initargs=(config.body,)) as pool:
             for _, n in pool.imap_unordered(_render_one, [(config, i) for i in todo]):
                 frames += n
                 bar.update(1)

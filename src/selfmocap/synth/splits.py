@@ -74,6 +74,34 @@ def sample_shape(rng: np.random.Generator, spec: SplitSpec) -> np.ndarray:
     return shape.astype(np.float32)
 
 
+#: SMPL betas: standard deviation of the ``train``/``test`` draws, the cap on their magnitude, and the
+#: tail interval of the ``shift`` split's first two betas (SMPL's first components are mostly
+#: stature and girth).
+BETA_STD = 1.0
+BETA_LIMIT = 2.5
+SHIFT_BETA_TAIL = (2.0, 3.0)
+
+
+def sample_betas(rng: np.random.Generator, spec: SplitSpec, dim: int) -> np.ndarray:
+    """(dim,) SMPL betas for one subject: ``N(0, 1)`` capped at +-2.5 (``train``, ``test``); the
+    ``shift`` split pushes the first two to the tails, ``|beta|`` in [2, 3]."""
+    betas = np.clip(rng.normal(0.0, BETA_STD, size=dim), -BETA_LIMIT, BETA_LIMIT)
+    if spec.extreme_shapes:
+        for i in range(min(2, dim)):
+            betas[i] = rng.choice([-1.0, 1.0]) * rng.uniform(*SHIFT_BETA_TAIL)
+    return betas.astype(np.float32)
+
+
+def sample_body_shape(rng: np.random.Generator, spec: SplitSpec, body) -> np.ndarray:
+    """(S,) shape of one subject for ``body``: Anny phenotypes (:func:`sample_shape`) or SMPL betas
+    (:func:`sample_betas`)."""
+    if body.name == "anny":
+        return sample_shape(rng, spec)
+    if body.name == "smpl":
+        return sample_betas(rng, spec, body.shape_dim)
+    raise ValueError(f"no shape distribution for body model {body.name!r}")
+
+
 def clip_rng(seed: int, split: str, index: int) -> np.random.Generator:
     """The random stream of clip ``index`` of ``split``: independent of worker count and order."""
     return np.random.default_rng([int(seed), SPLIT_CODES[split], int(index)])

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from selfmocap.body.config import BodyModelConfig
 from selfmocap.config import field
 from selfmocap.data.frames import FrameConfig
 from selfmocap.models.network import NetworkConfig
@@ -14,7 +15,8 @@ from selfmocap.training.losses import LossWeights
 #: Fields that may differ between a run and its ``--resume`` (none changes what is trained; other
 #: thread counts or devices may change the last bits of floating-point sums).
 RESUMABLE_CHANGES = frozenset(
-    {"resume", "val", "val_every", "val_frames", "checkpoint_every", "log_every", "threads", "device", "frames.workers"}
+    {"resume", "val", "val_every", "val_frames", "checkpoint_every", "log_every", "threads", "device", "frames.workers",
+     "body.body_model_path"}
 )
 
 
@@ -43,6 +45,7 @@ class PretrainConfig:
     network: NetworkConfig = field(default_factory=NetworkConfig, help="network")
     frames: FrameConfig = field(default_factory=FrameConfig, help="crops and augmentation")
     loss: LossWeights = field(default_factory=LossWeights, help="loss weights", prefix="weight-")
+    body: BodyModelConfig = field(default_factory=BodyModelConfig, help="body model (default: the training clips')")
 
     def __post_init__(self) -> None:
         positive = {"steps": self.steps, "batch": self.batch, "checkpoint_every": self.checkpoint_every,

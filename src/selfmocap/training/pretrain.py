@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -23,11 +23,11 @@ from torch.utils.data import Subset
 from tqdm import tqdm
 
 import selfmocap
-from selfmocap.body import BodyModel, load_body_model
+from selfmocap.body import BodyModel
 from selfmocap.config import save_config, to_dict
 from selfmocap.data.frames import FrameBatch, FrameDataset, TrainOrder, frame_loader, network_input
 from selfmocap.eval.metrics import body_errors
-from selfmocap.models.network import MocapNet, fixed_depth_camera
+from selfmocap.models.network import BodyOutputSpec, MocapNet, fixed_depth_camera
 from selfmocap.models.pretrained import ModelCard, export_pretrained
 from selfmocap.training.checkpoint import TrainState, config_differences, rng_state, set_rng_state
 from selfmocap.training.config import RESUMABLE_CHANGES, PretrainConfig
@@ -145,11 +145,17 @@ def _datasets(config: PretrainConfig) -> tuple[FrameDataset, dict[str, Subset]]:
     """The training frames and the (evenly subsampled) validation sets."""
     size = config.network.input_size
     try:
-        train_set = FrameDataset([config.data], size, config.frames)
-        val_data = {name: FrameDataset([folder], size, replace(config.frames, augment=False))
+        train_set = FrameDataset([config.data], size, config.frames, body=config.body)
+        val_data = {name: FrameDataset([folder], size, replace(config.frames, augment=False), body=config.body)
                     for name, folder in parse_val_sets(config.val).items()}
-    except FileNotFoundError as err:
+    except (FileNotFoundError, ValueError) as err:
         raise PretrainError(str(err)) from None
+    others = {name: d.body_model for name, d in val_data.items() if d.body_model != train_set.body_model}
+    if others:
+        raise PretrainError(
+            f"validation clips use another body model than the training clips ({train_set.body_model}): "
+            + ", ".join(f"{name}: {model}" for name, model in others.items())
+        )
     return train_set, {name: Subset(d, _evenly_spaced(len(d), config.val_frames)) for name, d in val_data.items()}
 
 
@@ -190,9 +196,10 @@ def pretrain(config: PretrainConfig) -> Path:
     if config.resume and not ckpt_path.exists():
         raise PretrainError(f"--resume: no checkpoint at {ckpt_path}")
 
+    body = config.body.load(train_set.body_model, f"the training clips of {config.data}").to(ranks.device)
+    outputs = BodyOutputSpec.of(body)
     torch.manual_seed(config.seed)
-    net = MocapNet(config.network).to(ranks.device, memory_format=torch.channels_last)  # faster convolutions
-    body = load_body_model().to(ranks.device)
+    net = MocapNet(config.network, outputs).to(ranks.device, memory_format=torch.channels_last)  # faster convolutions
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, config))
     step, images_seen = _restore(ckpt_path, config, net, optimizer, scheduler, ranks.device) if config.resume else (0, 0)
@@ -260,7 +267,7 @@ def pretrain(config: PretrainConfig) -> Path:
             network=to_dict(config.network), frames=to_dict(config.frames), recipe=to_dict(config),
             data=_data_record(train_set, config), metrics=final, step=step, images_seen=images_seen,
             versions={"selfmocap": selfmocap.__version__, "torch": str(torch.__version__)},
-            created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            created=datetime.now(timezone.utc).isoformat(timespec="seconds"), body=asdict(outputs),
         )
         export_pretrained(net, card, out / "pretrained.pt")
     ranks.finish()
