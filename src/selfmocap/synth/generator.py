@@ -237,6 +237,7 @@ def render_clip(
         background=scene.background_name,
         palette=spec.palette,
         degraded_mask=spec.degraded_mask,
+        motion_window=scene.motion.window,
     )
     with timer("io"):
         writer.write_clip(meta, labels, depth, flow, flow_valid)
