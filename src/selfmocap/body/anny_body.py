@@ -125,6 +125,21 @@ class AnnyBody(torch.nn.Module):
         folded = torch.zeros(weights.shape[0], len(self.joint_names), dtype=weights.dtype, device=weights.device)
         return folded.scatter_add_(1, indices, weights)
 
+    def rest_bone_heads(self, shape: torch.Tensor) -> torch.Tensor:
+        """Head of every Anny bone (:attr:`bone_labels` order, fingers and toes included) in the
+        rest pose, in the body frame (root at the origin); motion retargeting uses them as bone ends.
+
+        Args:
+            shape: (B, 6) phenotypes in [0, 1].
+        Returns:
+            (B, len(bone_labels), 3) metres.
+        """
+        shape = check_shape_vector(shape, self.shape_dim, shape.shape[0]).to(self.to_body.dtype)
+        deltas = torch.eye(4, dtype=shape.dtype, device=shape.device).repeat(shape.shape[0], len(self.bone_labels), 1, 1)
+        heads = self._anny(pose_parameters=deltas, phenotype_kwargs=shape)["bone_poses"][:, :, :3, 3]
+        # einsum legend: b batch, n bones, i/j xyz
+        return torch.einsum("ij,bnj->bni", self.to_body, heads - heads[:, :1])
+
     def forward(self, pose: torch.Tensor, shape: torch.Tensor) -> BodyOutput:
         """Args:
             pose: (B, 19, 3) axis-angle or (B, 19, 3, 3) rotations of :data:`ANNY_ARTICULATED_BONES`.

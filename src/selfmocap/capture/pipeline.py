@@ -46,6 +46,7 @@ from selfmocap.adapt.adapt import AdaptLog, AdaptOptions, adapt_network
 from selfmocap.adapt.inputs import InputConfig, build_inputs, crop_squares, mask_pixels, pair_flow
 from selfmocap.adapt.network import predict_clip, to_clip_prediction
 from selfmocap.adapt.objective import ObjectiveConfig
+from selfmocap.body import BodyModelConfig
 from selfmocap.capture.smoothing import (
     SIGMA_FRAMES,
     MotionParams,
@@ -108,6 +109,7 @@ class CaptureConfig:
     video: Path = cfg.field(help="video file (mp4, avi, mov, webm, ...) or folder of images", flag="")
     out: Path = cfg.field(help="output folder (must not hold a result unless --overwrite)")
     checkpoint: Path | None = cfg.field(None, help="pretrained network (default: the shipped checkpoint)")
+    body: BodyModelConfig = dc_field(default_factory=BodyModelConfig)
     source: SourceOptions = dc_field(default_factory=SourceOptions)
     capture: CaptureOptions = dc_field(default_factory=CaptureOptions)
     objective: ObjectiveConfig = dc_field(default_factory=ObjectiveConfig)
@@ -223,10 +225,11 @@ def segments(num_frames: int, length: int) -> list[tuple[int, int]]:
 
 
 def _cat_predictions(parts: list[ClipPrediction]) -> ClipPrediction:
-    return ClipPrediction(**{
+    arrays = {
         name: np.concatenate([getattr(p, name) for p in parts]) for name in ClipPrediction.__dataclass_fields__
-        if getattr(parts[0], name) is not None
-    })
+        if isinstance(getattr(parts[0], name), np.ndarray)
+    }
+    return ClipPrediction(**arrays, body_model=parts[0].body_model)
 
 
 def fill_missing(params: MotionParams, detected: np.ndarray) -> MotionParams:
@@ -290,9 +293,8 @@ def camera_keypoints(pred: ClipPrediction) -> np.ndarray:
 
 def run_capture(config: CaptureConfig) -> CaptureResult:
     """``selfmocap capture``: see the module docstring."""
-    from selfmocap.body import load_body_model
     from selfmocap.capture.video import open_video
-    from selfmocap.models.pretrained import CheckpointError, load_pretrained
+    from selfmocap.models.pretrained import CheckpointError, checkpoint_body, load_pretrained
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -308,10 +310,11 @@ def run_capture(config: CaptureConfig) -> CaptureResult:
         config.objective.enabled()
     except ValueError as err:
         raise UserError(str(err)) from None
+    body = checkpoint_body(pretrained.card, config.body, f"checkpoint {config.checkpoint or 'shipped'}")
     config.out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{config.out.name}.partial-", dir=config.out.parent))
     try:
-        result = _capture(config, reader, pretrained, load_body_model(), work, timings, started)
+        result = _capture(config, reader, pretrained, body, work, timings, started)
         shutil.rmtree(work / "cache", ignore_errors=True)
         finalize(work, config.out)
         result.out = config.out

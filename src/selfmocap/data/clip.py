@@ -33,6 +33,17 @@ TMP_PREFIX = ".tmp-"
 
 
 @dataclass(frozen=True)
+class MotionWindow:
+    """Where a clip's motion comes from when it is drawn from a motion-capture file."""
+
+    file: str  #: the BVH file, as found under ``selfmocap synth --motions``
+    first_frame: int  #: source frame (0-based) of the clip's first frame
+    last_frame: float  #: source frame of the clip's last frame (fractional after resampling)
+    source_fps: float  #: the file's frame rate
+    bone_map: str  #: the bone-map profile that mapped the file's skeleton
+
+
+@dataclass(frozen=True)
 class ClipMeta:
     """Clip-level facts, stored as ``meta.json``."""
 
@@ -52,6 +63,7 @@ class ClipMeta:
     camera_layout: tuple[str, ...] = CAMERA_ARRAY_LAYOUT
     #: which of the body model's files the labels are for (SMPL: neutral, male, female)
     gender: str = "neutral"
+    motion_window: MotionWindow | None = None  #: set for motions drawn from motion capture
 
 
 @dataclass(frozen=True)
@@ -135,6 +147,8 @@ class Clip:
                 f"(this selfmocap reads version {FORMAT_VERSION}); regenerate it with `selfmocap synth`"
             )
         raw["camera_layout"] = tuple(raw["camera_layout"])
+        if raw.get("motion_window") is not None:
+            raw["motion_window"] = MotionWindow(**raw["motion_window"])
         self.meta = ClipMeta(**raw)
         self._labels: ClipLabels | None = None
 

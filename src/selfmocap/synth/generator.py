@@ -241,6 +241,7 @@ def render_clip(
         palette=spec.palette,
         degraded_mask=spec.degraded_mask,
         gender=getattr(body, "gender", "neutral"),
+        motion_window=scene.motion.window,
     )
     with timer("io"):
         writer.write_clip(meta, labels, depth, flow, flow_valid)

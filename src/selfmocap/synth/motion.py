@@ -35,6 +35,7 @@ from selfmocap.body.limits import (
     euler_to_pose,
 )
 from selfmocap.body.names import ANNY_ARTICULATED_BONES
+from selfmocap.data.clip import MotionWindow
 
 #: Families of the ``train`` and ``test`` splits.
 TRAIN_FAMILIES: Final[tuple[str, ...]] = ("walk", "reach", "turn", "bend", "idle")
@@ -56,6 +57,7 @@ class Motion:
             standing straight, positive when the root sinks.
         fps: frames per second.
         family: name of the motion family (or of the source file).
+        window: where in a motion-capture file the clip comes from (None for procedural motion).
     """
 
     pose: np.ndarray
@@ -63,6 +65,7 @@ class Motion:
     root_trans: np.ndarray
     fps: float
     family: str
+    window: MotionWindow | None = None
 
     def __post_init__(self) -> None:
         t = self.pose.shape[0] if self.pose.ndim == 3 else -1

@@ -79,9 +79,11 @@ def write_preview(clip_dir: str | Path, out_path: str | Path, num_rows: int = 4)
     sheet = np.concatenate(rows, axis=0)
     title = np.full((22, sheet.shape[1], 3), 255, np.uint8)
     meta = clip.meta
+    window = meta.motion_window
+    source = f" frames {window.first_frame}-{window.last_frame:g} @{window.source_fps:g}" if window else ""
     cv2.putText(
         title,
-        f"{meta.clip_id}  split={meta.split}  motion={meta.motion_family}  bg={meta.background}  {meta.width}px {meta.fps:g}fps",
+        f"{meta.clip_id}  split={meta.split}  motion={meta.motion_family}{source}  bg={meta.background}  {meta.width}px {meta.fps:g}fps",
         (4, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA,
     )
     sheet = np.concatenate([title, sheet], axis=0)

@@ -18,7 +18,7 @@ from selfmocap.body.config import BodyModelConfig
 from selfmocap.data.clip import TMP_PREFIX
 
 #: Settings that must match for clips to belong to the same dataset folder.
-_DATASET_KEYS = ("split", "seed", "frames", "size", "fps")
+_DATASET_KEYS = ("split", "seed", "frames", "size", "fps", "motions", "motion_map")
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,14 @@ class SynthConfig:
     workers: int = cfg.field(1, help="worker processes (the output does not depend on it)")
     preview: bool = cfg.field(False, help="also write preview.png, a contact sheet, into every clip")
     body: BodyModelConfig = cfg.field(default_factory=BodyModelConfig, help="body model of the clips (default: anny)")
+    motions: Path | None = cfg.field(
+        None, help="BVH motion capture (a file, or a folder searched for *.bvh) to draw the motions from, "
+        "instead of the split's procedural families (docs/motion.md)"
+    )
+    motion_map: Path | None = cfg.field(
+        None, help="bone map (JSON) from the BVH skeletons to the body model's bones; the shipped map covers "
+        "CMU, MotionBuilder/Mixamo, MB-Lab/game and SMPL names"
+    )
 
 
 def validate(config: SynthConfig) -> None:
@@ -49,6 +57,10 @@ def validate(config: SynthConfig) -> None:
         raise UserError(f"--workers must be at least 1, got {config.workers}")
     if config.fps <= 0:
         raise UserError(f"--fps must be positive, got {config.fps}")
+    if config.motion_map is not None and config.motions is None:
+        raise UserError("--motion-map needs --motions (the BVH files it maps)")
+    if config.motions is not None:
+        _motion_source(config).check_window(config.frames, config.fps)
     try:
         config.out.mkdir(parents=True, exist_ok=True)
         probe = config.out / f"{TMP_PREFIX}write-test"
@@ -77,6 +89,22 @@ def clip_id(split: str, index: int) -> str:
 
 
 _WORKER_BODY = None
+_MOTION_SOURCES: dict = {}
+
+
+def _motion_source(config: SynthConfig):
+    """The BVH motion source of ``--motions`` (None without it), built once per process."""
+    if config.motions is None:
+        return None
+    key = (config.motions, config.motion_map)
+    if key not in _MOTION_SOURCES:
+        from selfmocap.body import load_body_model
+        from selfmocap.synth.mocap import BvhMotion, anny_target_skeleton
+
+        # motions are made on Anny's bones, then retargeted to the clip's body model by the generator
+        body = _WORKER_BODY if _WORKER_BODY is not None and _WORKER_BODY.name == "anny" else load_body_model("anny")
+        _MOTION_SOURCES[key] = BvhMotion.from_paths(config.motions, anny_target_skeleton(body), config.motion_map)
+    return _MOTION_SOURCES[key]
 
 
 def _init_worker(body: BodyModelConfig, loaded=None) -> None:
@@ -91,7 +119,7 @@ def _render_one(args: tuple[SynthConfig, int]) -> tuple[int, int]:
     config, index = args
     render_clip(
         config.out, clip_id(config.split, index), config.split, config.seed, index, _WORKER_BODY,
-        config.frames, config.size, config.fps, preview=config.preview,
+        config.frames, config.size, config.fps, motion_source=_motion_source(config), preview=config.preview,
     )
     return index, config.frames
 
