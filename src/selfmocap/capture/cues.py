@@ -272,6 +272,11 @@ class PoseDetector:
                 min_detection_confidence=min_confidence,
                 min_tracking_confidence=min_confidence,
             )
+            # The graph opens its calculators (TF-Lite interpreters, which log) on its own threads
+            # after start: wait for them here, inside the filter, not during the caller's next step.
+            graph = getattr(self._pose, "_graph", None)
+            if graph is not None:
+                graph.wait_until_idle()
 
     def __call__(self, rgb: np.ndarray) -> FrameCues:
         """Keypoints and mask of the next frame, ``rgb`` (H, W, 3) uint8."""
