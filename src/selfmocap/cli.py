@@ -75,4 +75,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # ``python -m selfmocap.cli`` runs this file as __main__, a second copy of the module: use the
+    # importable one, whose UserError is the one library code raises.
+    from selfmocap.cli import main as _main
+
+    sys.exit(_main())

@@ -174,8 +174,9 @@ def gather_cues(reader, source: SourceOptions, work: Path) -> Cues:
     started = time.perf_counter()
     mask_dir = work / "cache" / "masks"
     mask_dir.mkdir(parents=True)
-    user_kp = read_keypoints(source.keypoints, info.num_frames, info.scale) if source.keypoints else None
-    user_masks = read_masks(source.masks, info.num_frames, info.size) if source.masks else None
+    window = dict(source_indices=info.source_indices, source_num_frames=info.source_num_frames)
+    user_kp = read_keypoints(source.keypoints, info.num_frames, info.scale, **window) if source.keypoints else None
+    user_masks = read_masks(source.masks, info.num_frames, info.size, **window) if source.masks else None
     detector = PoseDetector(model_complexity=source.model_complexity, segmentation=user_masks is None) if (
         user_kp is None or user_masks is None) else None
     keypoints = np.zeros((info.num_frames, _num_keypoints(), 3), np.float32)
