@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job on an embedded default: set up (first run only), then make a small synthetic
-# test split with contact-sheet previews in out/synth-test.
+# The main job on an embedded default: set up (first run only), then `selfmocap demo`: render a
+# held-out synthetic clip to a video, capture it like a real video (mediapipe, DIS flow, test-time
+# adaptation, exports into out/demo/capture), and score it against the clip's 3D ground truth.
 source "$(dirname "$0")/setup.sh"
-exec selfmocap synth --out out/synth-test --split test --clips 2 --frames 16 --seed 0 --preview "$@"
+exec selfmocap demo --out out/demo --json out/demo/scores.json "$@"
