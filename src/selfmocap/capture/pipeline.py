@@ -78,7 +78,7 @@ class SourceOptions:
     max_size: int = cfg.field(480, help="resize so the longer side is at most this many pixels (never upscales)")
     keypoints: Path | None = cfg.field(None, help="your own 2D keypoints: an OpenPose JSON folder/file or a COCO JSON (default: mediapipe)")
     masks: Path | None = cfg.field(None, help="your own person masks: a folder of PNGs, one per frame (default: mediapipe)")
-    model_complexity: int = cfg.field(1, help="mediapipe pose model: 0 lite, 1 full, 2 heavy")
+    model_complexity: int = cfg.field(1, help="mediapipe pose model (only 1, the full model, ships in the wheel; 0 and 2 would need a download)")
 
 
 @dataclass(frozen=True)
