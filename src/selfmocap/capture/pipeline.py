@@ -60,6 +60,9 @@ from selfmocap.data.predictions import ClipPrediction, write_prediction, write_r
 from selfmocap.export.motion import format_frame_ranges, frame_ranges
 from selfmocap.geometry.camera import Camera, project
 
+#: Frames per body-model call on whole-video arrays (memory stays bounded for long videos).
+CHUNK = 128
+
 #: Files whose presence marks a folder as holding a capture result.
 RESULT_MARKERS = ("motion.npz", "run.json")
 
@@ -271,14 +274,20 @@ def final_motion(body, adapted: ClipPrediction, cues: Cues, options: CaptureOpti
 
     def project_params(p: MotionParams) -> torch.Tensor:
         with torch.no_grad():
-            kp = body(p.pose.float(), shape_t).keypoints.double()
+            kp = torch.cat([body(p.pose[i:i + CHUNK].float(), shape_t[i:i + CHUNK]).keypoints
+                            for i in range(0, t_count, CHUNK)]).double()
         return project(kp, camera_of(p))
 
     sigma = SIGMA_FRAMES[options.smoothing] * fps / 30.0
     final, weight = smooth_within_tolerance(raw, sigma, project_params, torch.from_numpy(cues.keypoints).double(),
                                             options.smoothing_tolerance)
-    exported = to_clip_prediction(body, final.pose.float(), shape_t, camera_of(final).to(torch.float32),
-                                  torch.from_numpy(detected))
+    camera = camera_of(final).to(torch.float32)
+    valid = torch.from_numpy(detected)
+    exported = _cat_predictions([
+        to_clip_prediction(body, final.pose[i:i + CHUNK].float(), shape_t[i:i + CHUNK], camera.index(slice(i, i + CHUNK)),
+                           valid[i:i + CHUNK])
+        for i in range(0, t_count, CHUNK)
+    ])
     return exported, weight
 
 
