@@ -79,7 +79,7 @@ def run_demo(config: DemoConfig) -> dict:
     pre, ada = scores["pretrained"]["overall"], scores["adapted"]["overall"]
     for key in ("per_joint_mm", "surface_mm"):
         if pre.get(key) is not None and ada.get(key) is not None:
-            print(f"{key}: pretrained {pre[key]:.1f} -> adapted {ada[key]:.1f} ({100 * (pre[key] - ada[key]) / pre[key]:+.1f} %)")
+            print(f"{key}: pretrained {pre[key]:.1f} mm -> adapted {ada[key]:.1f} mm ({100 * (ada[key] - pre[key]) / pre[key]:+.1f} %)")
     if config.json is not None:
         cfg.atomic_write_text(config.json, json.dumps(scores, indent=1))
         print(f"scores in {config.json}")
