@@ -33,3 +33,18 @@ def smpl_body(tiny_smpl_path):
     from selfmocap.body import load_body_model
 
     return load_body_model("smpl", tiny_smpl_path)
+
+
+@pytest.fixture(scope="session")
+def tiny_smplx_path(tmp_path_factory):
+    """A tiny SMPL-X-format model file (``tests/tiny_smpl.py``, 55 joints): SMPL-X cannot ship."""
+    from tiny_smpl import write_tiny_smpl
+
+    return write_tiny_smpl(tmp_path_factory.mktemp("smplx") / "SMPLX_NEUTRAL.npz", smplx=True)
+
+
+@pytest.fixture(scope="session")
+def smplx_body(tiny_smplx_path):
+    from selfmocap.body import load_body_model
+
+    return load_body_model("smplx", tiny_smplx_path)

@@ -1,8 +1,10 @@
-"""A tiny SMPL-format model for tests (SMPL itself cannot ship): 24 joints with SMPL's kinematic
-tree and a human-like T-pose skeleton, a few hundred vertices as closed tubes around the bones and
-a capsule head, so that ray casting, silhouettes and projections behave like a person's.
+"""Tiny SMPL-format models for tests (SMPL and SMPL-X themselves cannot ship): SMPL's 24 joints,
+or SMPL-X's 55 (body, jaw, eyes, three joints per finger), with their kinematic trees and a
+human-like T-pose skeleton, a few hundred vertices as closed tubes around the bones and a capsule
+head, so that ray casting, silhouettes and projections behave like a person's.
 
-Run ``python tests/tiny_smpl.py OUT.npz`` to write one by hand; tests call :func:`write_tiny_smpl`.
+Run ``python tests/tiny_smpl.py OUT.npz [smplx]`` to write one by hand; tests call
+:func:`write_tiny_smpl` (``smplx=True`` for SMPL-X).
 Keys and layouts are SMPL's (``v_template``, ``shapedirs``, ``posedirs``, ``J_regressor``,
 ``weights``, ``kintree_table``, ``f``); coordinates are SMPL's (y up, facing +z, x to the
 subject's left), ground at y = 0.
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from selfmocap.body.names import SMPL_JOINT_NAMES, SMPL_JOINT_PARENTS
+from selfmocap.body.names import SMPL_JOINT_NAMES, SMPL_JOINT_PARENTS, SMPLX_JOINT_NAMES, SMPLX_JOINT_PARENTS
 
 #: Rest joints (metres), a T-pose.
 REST_JOINTS = np.array([
@@ -48,6 +50,25 @@ REST_JOINTS = np.array([
 SIDES = 8  # vertices per ring
 
 
+def _smplx_rest_joints() -> np.ndarray:
+    """(55, 3) SMPL-X rest joints: SMPL's first 22, the jaw and eyes, and flat fingers along x."""
+    joints = {n: REST_JOINTS[i] for i, n in enumerate(SMPL_JOINT_NAMES[:22])}
+    joints["jaw"] = np.array([0.0, 1.52, 0.04])
+    for side, s in (("left", 1.0), ("right", -1.0)):
+        joints[f"{side}_eye_smplhf"] = np.array([s * 0.032, 1.62, 0.08])
+        wrist = joints[f"{side}_wrist"]
+        for finger, base, step in (("index", (0.09, 0.0, 0.025), (0.03, 0.0, 0.0)), ("middle", (0.095, 0.0, 0.005), (0.032, 0.0, 0.0)),
+                                   ("pinky", (0.08, 0.0, -0.035), (0.022, 0.0, 0.0)), ("ring", (0.09, 0.0, -0.015), (0.03, 0.0, 0.0)),
+                                   ("thumb", (0.03, -0.01, 0.035), (0.02, 0.0, 0.02))):
+            for k in (1, 2, 3):
+                joints[f"{side}_{finger}{k}"] = wrist + np.multiply((s, 1.0, 1.0), np.add(base, np.multiply(k - 1, step)))
+    return np.stack([joints[n] for n in SMPLX_JOINT_NAMES])
+
+
+#: SMPL-X rest joints (metres), a T-pose with flat hands, in ``SMPLX_JOINT_NAMES`` order.
+SMPLX_REST_JOINTS = _smplx_rest_joints()
+
+
 def _tubes() -> list[tuple[int, int | None, np.ndarray, tuple[float, float]]]:
     """(joint, child joint or None, end point, (radius across, radius front-back)) per tube."""
     j = {n: i for i, n in enumerate(SMPL_JOINT_NAMES)}
@@ -69,13 +90,43 @@ def _tubes() -> list[tuple[int, int | None, np.ndarray, tuple[float, float]]]:
     return tubes
 
 
-def build_tiny_smpl(seed: int = 0, num_betas: int = 10) -> dict[str, np.ndarray]:
-    """The model's arrays, keyed like SMPL's files."""
+def _smplx_tubes() -> list[tuple[int, int | None, np.ndarray, tuple[float, float]]]:
+    """SMPL-X's tubes: SMPL's without the hand joints, plus palm, finger, jaw and eye tubes."""
+    j = {n: i for i, n in enumerate(SMPLX_JOINT_NAMES)}
+    smpl = {i: j.get(n) for i, n in enumerate(SMPL_JOINT_NAMES)}
+    tubes = []
+    for joint, child, end, r in _tubes():
+        if "hand" in SMPL_JOINT_NAMES[joint] or (child is not None and "hand" in SMPL_JOINT_NAMES[child]):
+            continue
+        tubes.append((smpl[joint], None if child is None else smpl[child], end, r))
+    rest = SMPLX_REST_JOINTS
+    tubes.append((j["jaw"], None, rest[j["jaw"]] + [0.0, -0.03, 0.06], (0.04, 0.02)))
+    for side in ("left", "right"):
+        eye = j[f"{side}_eye_smplhf"]
+        tubes.append((eye, None, rest[eye] + [0.0, 0.0, 0.015], (0.012, 0.012)))
+        wrist = j[f"{side}_wrist"]
+        tubes.append((wrist, j[f"{side}_middle1"], rest[j[f"{side}_middle1"]], (0.04, 0.015)))  # the palm
+        for finger in ("index", "middle", "pinky", "ring", "thumb"):
+            chain = [j[f"{side}_{finger}{k}"] for k in (1, 2, 3)]
+            for a, b in zip(chain, chain[1:]):
+                tubes.append((a, b, rest[b], (0.008, 0.008)))
+            tubes.append((chain[2], None, rest[chain[2]] + (rest[chain[2]] - rest[chain[1]]), (0.007, 0.007)))
+    return tubes
+
+
+def build_tiny_smpl(seed: int = 0, num_betas: int = 10, smplx: bool = False) -> dict[str, np.ndarray]:
+    """The model's arrays, keyed like SMPL's (``smplx``: SMPL-X's) files."""
+    if smplx:
+        return _build(SMPLX_REST_JOINTS, SMPLX_JOINT_PARENTS, _smplx_tubes(), seed, num_betas)
+    return _build(REST_JOINTS, SMPL_JOINT_PARENTS, _tubes(), seed, num_betas)
+
+
+def _build(rest, parents, tubes, seed: int, num_betas: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     verts, faces, weights, rows = [], [], [], {}
-    parents = SMPL_JOINT_PARENTS
-    for joint, child, end, (ra, rb) in _tubes():
-        start = REST_JOINTS[joint]
+    n = len(parents)
+    for joint, child, end, (ra, rb) in tubes:
+        start = rest[joint]
         d = end - start
         d /= np.linalg.norm(d)
         ref = np.array([0.0, 0.0, 1.0]) if abs(d[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
@@ -88,7 +139,7 @@ def build_tiny_smpl(seed: int = 0, num_betas: int = 10) -> dict[str, np.ndarray]
             centre = start + t * (end - start)
             for a in angles:
                 verts.append(centre + ra * np.cos(a) * e1 + rb * np.sin(a) * e2)
-                w = np.zeros(24)
+                w = np.zeros(n)
                 w[joint] = 1.0 if t == 0.5 else 0.7
                 if t == 0.0 and parents[joint] >= 0:
                     w[parents[joint]] = 0.3
@@ -111,7 +162,7 @@ def build_tiny_smpl(seed: int = 0, num_betas: int = 10) -> dict[str, np.ndarray]
             faces.append((caps[0], b, a))
             faces.append((caps[1], a + 2 * SIDES, b + 2 * SIDES))
     v = np.array(verts)
-    regressor = np.zeros((24, len(v)))
+    regressor = np.zeros((n, len(v)))
     for joint, idx in rows.items():
         regressor[joint, idx] = 1.0 / len(idx)
     assert (regressor.sum(1) > 0).all(), "every joint starts a tube"
@@ -119,9 +170,9 @@ def build_tiny_smpl(seed: int = 0, num_betas: int = 10) -> dict[str, np.ndarray]
     # left/right symmetric like SMPL's (x is not mixed with y, z).
     mats = rng.normal(0.0, 0.03, size=(num_betas, 3, 3))
     mats[:, 0, 1:] = mats[:, 1:, 0] = 0.0
-    shapedirs = np.einsum("kij,vj->vik", mats, v - REST_JOINTS[0])
-    posedirs = rng.normal(0.0, 0.002, size=(len(v), 3, 207))
-    kintree = np.array([[4294967295, *parents[1:]], list(range(24))], dtype=np.int64)
+    shapedirs = np.einsum("kij,vj->vik", mats, v - rest[0])
+    posedirs = rng.normal(0.0, 0.002, size=(len(v), 3, 9 * (n - 1)))
+    kintree = np.array([[4294967295, *parents[1:]], list(range(n))], dtype=np.int64)
     return {
         "v_template": v,
         "shapedirs": shapedirs,
@@ -133,11 +184,11 @@ def build_tiny_smpl(seed: int = 0, num_betas: int = 10) -> dict[str, np.ndarray]
     }
 
 
-def write_tiny_smpl(path: str | Path, seed: int = 0, **extra) -> Path:
-    """Write the tiny model to ``path`` (``.npz``, or ``.pkl`` with a scipy.sparse J_regressor as
-    in SMPL's files); ``extra`` arrays are added (e.g. ``keypoint_regressor``)."""
+def write_tiny_smpl(path: str | Path, seed: int = 0, smplx: bool = False, **extra) -> Path:
+    """Write the tiny model (``smplx``: the SMPL-X one) to ``path`` (``.npz``, or ``.pkl`` with a
+    scipy.sparse J_regressor as in SMPL's files); ``extra`` arrays are added (e.g. ``keypoint_regressor``)."""
     path = Path(path)
-    arrays = {**build_tiny_smpl(seed), **extra}
+    arrays = {**build_tiny_smpl(seed, smplx=smplx), **extra}
     if path.suffix == ".pkl":
         from scipy.sparse import csc_matrix
 
@@ -150,4 +201,4 @@ def write_tiny_smpl(path: str | Path, seed: int = 0, **extra) -> Path:
 
 
 if __name__ == "__main__":
-    print(write_tiny_smpl(sys.argv[1] if len(sys.argv) > 1 else "tiny_smpl.npz"))
+    print(write_tiny_smpl(sys.argv[1] if len(sys.argv) > 1 else "tiny_smpl.npz", smplx=sys.argv[2:] == ["smplx"]))

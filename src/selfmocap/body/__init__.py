@@ -1,5 +1,5 @@
 """Body models behind one interface (:class:`~selfmocap.body.model.BodyModel`): Anny (free,
-bundled) and SMPL (the user's own files, through ``smplx``)."""
+bundled), SMPL and SMPL-X (the user's own files, through ``smplx``)."""
 
 from __future__ import annotations
 
@@ -15,17 +15,18 @@ def load_body_model(name: str = "anny", path: str | Path | None = None, **kwargs
     """Return the body model called ``name``.
 
     Args:
-        name: ``"anny"`` or ``"smpl"``.
-        path: SMPL only: model file or folder (None: ``$SELFMOCAP_SMPL_PATH``). Missing or
-            unreadable files raise :class:`selfmocap.cli.UserError` saying where SMPL comes from.
-        kwargs: ``dtype`` for both; ``gender`` (``"neutral"``, ``"male"``, ``"female"``: which file
-            of a folder) and ``num_betas`` for SMPL.
+        name: ``"anny"``, ``"smpl"`` or ``"smplx"``.
+        path: SMPL/SMPL-X only: model file or folder (None: ``$SELFMOCAP_SMPL_PATH``; for SMPL-X
+            ``$SELFMOCAP_SMPLX_PATH``, else ``$SELFMOCAP_SMPL_PATH``). Missing or unreadable files
+            raise :class:`selfmocap.cli.UserError` saying where the model comes from.
+        kwargs: ``dtype`` for all; ``gender`` (``"neutral"``, ``"male"``, ``"female"``: which file
+            of a folder) and ``num_betas`` for SMPL and SMPL-X.
     """
     if name == "anny":
         if path is not None:
             from selfmocap.cli import UserError
 
-            raise UserError(f"--body-model-path {path} is for SMPL, but the body model is anny (bundled); drop the path")
+            raise UserError(f"--body-model-path {path} is for SMPL/SMPL-X, but the body model is anny (bundled); drop the path")
         from selfmocap.body.anny_body import AnnyBody
 
         return AnnyBody(**kwargs)
@@ -33,4 +34,8 @@ def load_body_model(name: str = "anny", path: str | Path | None = None, **kwargs
         from selfmocap.body.smpl_body import SMPLBody
 
         return SMPLBody(path, **kwargs)
+    if name == "smplx":
+        from selfmocap.body.smplx_body import SMPLXBody
+
+        return SMPLXBody(path, **kwargs)
     raise ValueError(f"unknown body model {name!r}: choose one of {', '.join(BODY_MODELS)}")

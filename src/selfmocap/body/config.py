@@ -8,25 +8,27 @@ from typing import Literal
 
 from selfmocap.config import field
 
-BodyModelName = Literal["anny", "smpl"]
+BodyModelName = Literal["anny", "smpl", "smplx"]
 #: Body models selfmocap can load (``selfmocap.body.load_body_model``).
-BODY_MODELS: tuple[str, ...] = ("anny", "smpl")
+BODY_MODELS: tuple[str, ...] = ("anny", "smpl", "smplx")
 
 
 @dataclass(frozen=True)
 class BodyModelConfig:
-    """Which body model to use, and where its files are (SMPL's are the user's own)."""
+    """Which body model to use, and where its files are (SMPL's and SMPL-X's are the user's own)."""
 
     body_model: BodyModelName | None = field(
         None,
-        help="body model: anny (free, bundled) or smpl (your own model files); default: the one the checkpoint or "
+        help="body model: anny (free, bundled), smpl or smplx (your own model files; SMPL-X: body pose only); "
+        "default: the one the checkpoint or "
         "the clips record, else anny",
         choices=BODY_MODELS,
     )
     body_model_path: Path | None = field(
         None,
-        help="SMPL model file (.npz, or .pkl without chumpy) or a folder of SMPL_{NEUTRAL,MALE,FEMALE} files; "
-        "default: $SELFMOCAP_SMPL_PATH (docs/smpl.md)",
+        help="SMPL/SMPL-X model file (.npz, or .pkl without chumpy) or a folder of SMPL_{NEUTRAL,MALE,FEMALE} "
+        "(SMPLX_...) files; default: $SELFMOCAP_SMPL_PATH (SMPL-X: $SELFMOCAP_SMPLX_PATH, else "
+        "$SELFMOCAP_SMPL_PATH; docs/smpl.md)",
     )
 
     def __post_init__(self) -> None:

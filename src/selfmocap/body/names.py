@@ -144,9 +144,33 @@ SMPL_JOINT_PARENTS: Final[tuple[int, ...]] = (
     -1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21,
 )
 
+#: SMPL-X's 22 body joints: SMPL's first 22 (SMPL's ``left_hand``/``right_hand`` do not exist in
+#: SMPL-X, whose hands are fingers). Joint 0 is the root, joints 1-21 SMPL-X's ``body_pose``.
+SMPLX_BODY_JOINT_NAMES: Final[tuple[str, ...]] = SMPL_JOINT_NAMES[:22]
+#: SMPL-X's 55 joints in the order of its ``kintree_table`` (smplx's ``joint_names.JOINT_NAMES[:55]``):
+#: the body, then jaw and eyes, then 15 finger joints per hand (three per finger, base first).
+SMPLX_JOINT_NAMES: Final[tuple[str, ...]] = (
+    *SMPLX_BODY_JOINT_NAMES,
+    "jaw", "left_eye_smplhf", "right_eye_smplhf",
+    *(f"{side}_{finger}{k}" for side in ("left", "right") for finger in ("index", "middle", "pinky", "ring", "thumb")
+      for k in (1, 2, 3)),
+)
+#: Parent of each joint in :data:`SMPLX_JOINT_NAMES` (-1 for the root): SMPL-X's ``kintree_table[0]``.
+#: Jaw and eyes hang from the head, each finger's base from its wrist.
+SMPLX_JOINT_PARENTS: Final[tuple[int, ...]] = (
+    *SMPL_JOINT_PARENTS[:22],
+    15, 15, 15,
+    *(
+        (SMPL_JOINT_NAMES.index(f"{name.split('_')[0]}_wrist") if name.endswith("1") else i - 1)
+        for i, name in enumerate(SMPLX_JOINT_NAMES[25:], start=25)
+    ),
+)
+
 #: Joint names per body model (root first), for code that must know a body's skeleton without
 #: loading it (e.g. the flip augmentation of clips that record their body model).
-BODY_JOINT_NAMES: Final[dict[str, tuple[str, ...]]] = {"anny": JOINT_NAMES, "smpl": SMPL_JOINT_NAMES}
+BODY_JOINT_NAMES: Final[dict[str, tuple[str, ...]]] = {
+    "anny": JOINT_NAMES, "smpl": SMPL_JOINT_NAMES, "smplx": SMPLX_BODY_JOINT_NAMES,
+}
 
 
 def swap_side(name: str) -> str:

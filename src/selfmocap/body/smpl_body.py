@@ -77,6 +77,51 @@ SMPL_FILE_STEMS: Final[dict[str, tuple[str, ...]]] = {
 }
 _REQUIRED_KEYS: Final[tuple[str, ...]] = ("v_template", "shapedirs", "posedirs", "J_regressor", "weights", "kintree_table", "f")
 
+
+@dataclass(frozen=True)
+class ModelFamily:
+    """What differs between the SMPL-format models read here (SMPL, SMPL-X): their files, where
+    they come from, their full kinematic tree and mesh topology.
+
+    Attributes:
+        name: display name (``"SMPL"``).
+        source: where the files come from and how to pass them, said in every file error.
+        env_vars: environment variables read, in order, when no path is given.
+        file_stems: per gender, file stems searched in a folder (lower case; ``.npz`` before ``.pkl``).
+        subfolder: sub-folder also searched (smplx's ``models/`` layout).
+        joint_names: all joints of the file (``J_regressor`` rows, ``weights`` columns), root first.
+        parents: (J,) parent of each joint, -1 for the root (the file's ``kintree_table[0]``).
+        num_vertices: vertex count of the official mesh, the topology ``vertex_ids_key`` refers to.
+        vertex_ids_key: key of smplx's ``vertex_ids`` for that topology.
+        shape_space: None when every ``shapedirs`` column is a beta (SMPL); else the number of
+            betas of a full file, whose later columns are expression components; files with fewer
+            columns hold 10 betas, then expression (SMPL-X v1.0), as smplx reads them.
+    """
+
+    name: str
+    source: str
+    env_vars: tuple[str, ...]
+    file_stems: dict[str, tuple[str, ...]]
+    subfolder: str
+    joint_names: tuple[str, ...]
+    parents: tuple[int, ...]
+    num_vertices: int
+    vertex_ids_key: str
+    shape_space: int | None = None
+
+    def available_betas(self, columns: int) -> int:
+        """How many of ``columns`` ``shapedirs`` columns are betas (the rest: expression)."""
+        if self.shape_space is None:
+            return columns
+        return self.shape_space if columns >= self.shape_space else min(DEFAULT_NUM_BETAS, columns)
+
+
+#: SMPL's family: 24 joints, 6890 vertices, every shapedirs column a beta.
+SMPL_FAMILY: Final[ModelFamily] = ModelFamily(
+    name="SMPL", source=SMPL_SOURCE, env_vars=(SMPL_PATH_ENV,), file_stems=SMPL_FILE_STEMS, subfolder="smpl",
+    joint_names=SMPL_JOINT_NAMES, parents=SMPL_JOINT_PARENTS, num_vertices=SMPL_NUM_VERTICES, vertex_ids_key="smplh",
+)
+
 #: Keypoints regressed by a joint's ``J_regressor`` row: keypoint name -> SMPL joint name.
 KEYPOINT_JOINTS: Final[dict[str, str]] = {
     f"{side}_{part}": f"{side}_{joint}"
@@ -132,10 +177,11 @@ class SMPLModelData:
     faces: np.ndarray
     keypoint_regressor: np.ndarray | None
     path: Path
+    family: ModelFamily = SMPL_FAMILY
 
     def __post_init__(self) -> None:
         v = len(self.v_template)
-        j = NUM_SMPL_JOINTS
+        j = len(self.family.joint_names)
         problems = []
         if self.v_template.shape != (v, 3):
             problems.append(f"v_template {self.v_template.shape}")
@@ -144,44 +190,47 @@ class SMPLModelData:
         if self.posedirs.shape != (v, 3, 9 * (j - 1)):
             problems.append(f"posedirs {self.posedirs.shape} (expected ({v}, 3, {9 * (j - 1)}))")
         if self.j_regressor.shape != (j, v):
-            problems.append(f"J_regressor {self.j_regressor.shape} (expected ({j}, {v}): SMPL has 24 joints)")
+            problems.append(f"J_regressor {self.j_regressor.shape} (expected ({j}, {v}): {self.family.name} has {j} joints)")
         if self.weights.shape != (v, j):
             problems.append(f"weights {self.weights.shape}")
-        if tuple(self.parents.tolist()) != SMPL_JOINT_PARENTS:
-            problems.append(f"kintree_table parents {self.parents.tolist()} are not SMPL's")
+        if tuple(self.parents.tolist()) != self.family.parents:
+            problems.append(f"kintree_table parents {self.parents.tolist()} are not {self.family.name}'s")
         if self.faces.ndim != 2 or self.faces.shape[1] != 3 or self.faces.min() < 0 or self.faces.max() >= v:
             problems.append(f"f {self.faces.shape}")
         if self.keypoint_regressor is not None and self.keypoint_regressor.shape != (len(KEYPOINT_NAMES), v):
             problems.append(f"keypoint_regressor {self.keypoint_regressor.shape}")
         if problems:
+            others = "; SMPL files need --body-model smpl, SMPL-X files --body-model smplx, SMPL-H is not supported"
             raise SMPLFileError(
-                f"{self.path} is not an SMPL model (24 joints; SMPL-H/SMPL-X files are not supported): "
-                + "; ".join(problems)
+                f"{self.path} is not an {self.family.name} model ({j} joints{others}): " + "; ".join(problems)
             )
 
 
-def find_smpl_file(path: str | Path | None = None, gender: Gender = "neutral") -> Path:
-    """The SMPL model file to use: ``path`` itself, or the ``gender`` file in the folder ``path``
-    (``$SELFMOCAP_SMPL_PATH`` when ``path`` is None). A folder without the requested male/female
-    file falls back to its neutral one. Raises :class:`SMPLFileError` naming what was tried."""
+def find_smpl_file(path: str | Path | None = None, gender: Gender = "neutral", family: ModelFamily = SMPL_FAMILY) -> Path:
+    """The model file to use: ``path`` itself, or the ``gender`` file in the folder ``path``
+    (the first of ``family.env_vars`` that is set when ``path`` is None: ``$SELFMOCAP_SMPL_PATH``
+    for SMPL). A folder without the requested male/female file falls back to its neutral one.
+    Raises :class:`SMPLFileError` naming what was tried."""
     if path is None:
-        env = os.environ.get(SMPL_PATH_ENV)
-        if not env:
-            raise SMPLFileError(f"the SMPL body model needs its model file, and none was given. {SMPL_SOURCE}")
-        path = env
+        path = next((os.environ[v] for v in family.env_vars if os.environ.get(v)), None)
+        if path is None:
+            raise SMPLFileError(f"the {family.name} body model needs its model file, and none was given. {family.source}")
     path = Path(path).expanduser()
     if path.is_file():
         return path
     if not path.is_dir():
-        raise SMPLFileError(f"SMPL model {path} does not exist. {SMPL_SOURCE}")
-    files = {p.name.lower(): p for folder in (path, path / "smpl") if folder.is_dir() for p in folder.iterdir() if p.is_file()}
+        raise SMPLFileError(f"{family.name} model {path} does not exist. {family.source}")
+    folders = (path, path / family.subfolder)
+    files = {p.name.lower(): p for folder in folders if folder.is_dir() for p in folder.iterdir() if p.is_file()}
     for wanted in (gender, "neutral") if gender != "neutral" else ("neutral",):
-        for stem in SMPL_FILE_STEMS[wanted]:
+        for stem in family.file_stems[wanted]:
             for ext in (".npz", ".pkl"):
                 if stem + ext in files:
                     return files[stem + ext]
-    tried = ", ".join(f"{s}.npz/.pkl" for s in SMPL_FILE_STEMS[gender])
-    raise SMPLFileError(f"no SMPL {gender} model in {path} (looked for {tried}, also in smpl/). {SMPL_SOURCE}")
+    tried = ", ".join(f"{s}.npz/.pkl" for s in family.file_stems[gender])
+    raise SMPLFileError(
+        f"no {family.name} {gender} model in {path} (looked for {tried}, also in {family.subfolder}/). {family.source}"
+    )
 
 
 class _NumpyOnlyUnpickler(pickle.Unpickler):
@@ -220,8 +269,8 @@ def _dense(value, name: str, path: Path) -> np.ndarray:
     return array
 
 
-def read_smpl_file(path: str | Path) -> SMPLModelData:
-    """Read and validate an SMPL ``.npz`` or chumpy-free ``.pkl`` model file."""
+def read_smpl_file(path: str | Path, family: ModelFamily = SMPL_FAMILY) -> SMPLModelData:
+    """Read and validate an SMPL (``family``: SMPL-X) ``.npz`` or chumpy-free ``.pkl`` model file."""
     path = Path(path)
     try:
         if path.suffix.lower() == ".npz":
@@ -233,24 +282,26 @@ def read_smpl_file(path: str | Path) -> SMPLModelData:
     except SMPLFileError:
         raise
     except (OSError, ValueError, EOFError, pickle.UnpicklingError, AttributeError, ImportError) as err:
-        raise SMPLFileError(f"cannot read SMPL model {path} ({type(err).__name__}: {err}). {SMPL_SOURCE}") from None
+        raise SMPLFileError(f"cannot read {family.name} model {path} ({type(err).__name__}: {err}). {family.source}") from None
     if not isinstance(raw, dict):
-        raise SMPLFileError(f"{path} is not an SMPL model file (no dictionary of arrays). {SMPL_SOURCE}")
+        raise SMPLFileError(f"{path} is not an {family.name} model file (no dictionary of arrays). {family.source}")
     missing = [k for k in _REQUIRED_KEYS if k not in raw]
     if missing:
-        raise SMPLFileError(f"{path} is not an SMPL model: missing {', '.join(missing)}. {SMPL_SOURCE}")
+        raise SMPLFileError(f"{path} is not an {family.name} model: missing {', '.join(missing)}. {family.source}")
     arrays = {k: _dense(raw[k], k, path) for k in _REQUIRED_KEYS}
     extra = raw.get("keypoint_regressor")
+    kintree = arrays["kintree_table"][0].astype(np.int64)  # the root's parent: -1 or 2**32 - 1
     return SMPLModelData(
         v_template=arrays["v_template"].astype(np.float64),
         shapedirs=arrays["shapedirs"].astype(np.float64),
         posedirs=arrays["posedirs"].astype(np.float64),
         j_regressor=arrays["J_regressor"].astype(np.float64),
         weights=arrays["weights"].astype(np.float64),
-        parents=np.where(arrays["kintree_table"][0].astype(np.int64) >= NUM_SMPL_JOINTS, -1, arrays["kintree_table"][0]).astype(np.int64),
+        parents=np.where(kintree >= len(family.joint_names), -1, kintree),
         faces=arrays["f"].astype(np.int64),
         keypoint_regressor=None if extra is None else _dense(extra, "keypoint_regressor", path).astype(np.float64),
         path=path,
+        family=family,
     )
 
 
@@ -279,26 +330,31 @@ def keypoint_regressor(data: SMPLModelData) -> tuple[np.ndarray, str]:
     description of where it came from (see the module docstring)."""
     if data.keypoint_regressor is not None:
         return data.keypoint_regressor, "keypoint_regressor stored in the model file"
+    family = data.family
+    names = family.joint_names
     v = len(data.v_template)
     a = np.zeros((len(KEYPOINT_NAMES), v))
     for k, name in enumerate(KEYPOINT_NAMES):
         if name in KEYPOINT_JOINTS:
-            a[k] = data.j_regressor[SMPL_JOINT_NAMES.index(KEYPOINT_JOINTS[name])]
+            a[k] = data.j_regressor[names.index(KEYPOINT_JOINTS[name])]
     face_feet = [k for k, n in enumerate(KEYPOINT_NAMES) if n in KEYPOINT_VERTEX_KEYS]
-    if v == SMPL_NUM_VERTICES:
-        ids = SMPLX_VERTEX_IDS["smplh"]
+    if v == family.num_vertices:
+        ids = SMPLX_VERTEX_IDS[family.vertex_ids_key]
         for k in face_feet:
             a[k, ids[KEYPOINT_VERTEX_KEYS[KEYPOINT_NAMES[k]]]] = 1.0
-        return a, "SMPL joint regressor (limbs) and smplx's SMPL-H vertex ids (face, feet)"
+        return a, f"{family.name} joint regressor (limbs) and smplx's vertex ids {family.vertex_ids_key!r} (face, feet)"
     rest_joints = data.j_regressor @ data.v_template
     for k in face_feet:
         name = KEYPOINT_NAMES[k]
         right = name.startswith("right_")
         joint, offset = LANDMARK_OFFSETS[name.replace("right_", "left_")]
         joint = joint.replace("left_", "right_") if right else joint
-        target = rest_joints[SMPL_JOINT_NAMES.index(joint)] + np.array(offset) * ([-1.0, 1.0, 1.0] if right else 1.0)
+        target = rest_joints[names.index(joint)] + np.array(offset) * ([-1.0, 1.0, 1.0] if right else 1.0)
         a[k, int(np.argmin(np.linalg.norm(data.v_template - target, axis=1)))] = 1.0
-    return a, f"approximate: {v} vertices is not SMPL's {SMPL_NUM_VERTICES}, face and foot points are the rest-pose vertices nearest to anatomical offsets"
+    return a, (
+        f"approximate: {v} vertices is not {family.name}'s {family.num_vertices}, face and foot points are the "
+        "rest-pose vertices nearest to anatomical offsets"
+    )
 
 
 def box_uv_atlas(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -328,6 +384,11 @@ def box_uv_atlas(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, n
 class SMPLBody(torch.nn.Module):
     """Stateless SMPL layer: ``forward(pose, shape) -> BodyOutput`` in the body frame.
 
+    Subclasses for other SMPL-format families (``SMPLXBody``) set :attr:`family`, :attr:`name`
+    and the exported skeleton (:attr:`joint_names`, a prefix of the family's joints whose first
+    :attr:`num_pose_joints` after the root are articulated); the family's other joints stay at
+    their rest rotation.
+
     Args:
         path: model file or folder (None: ``$SELFMOCAP_SMPL_PATH``).
         gender: which file of a folder to use.
@@ -336,6 +397,7 @@ class SMPLBody(torch.nn.Module):
     """
 
     name = "smpl"
+    family: ModelFamily = SMPL_FAMILY
     joint_names = SMPL_JOINT_NAMES
     joint_parents = SMPL_JOINT_PARENTS
     keypoint_names = KEYPOINT_NAMES
@@ -345,9 +407,9 @@ class SMPLBody(torch.nn.Module):
     def __init__(self, path: str | Path | None = None, gender: Gender = "neutral", num_betas: int | None = None,
                  dtype: torch.dtype = torch.float32):
         super().__init__()
-        self.model_path = find_smpl_file(path, gender)
-        data = read_smpl_file(self.model_path)
-        available = data.shapedirs.shape[2]
+        self.model_path = find_smpl_file(path, gender, self.family)
+        data = read_smpl_file(self.model_path, self.family)
+        available = self.family.available_betas(data.shapedirs.shape[2])
         wanted = min(DEFAULT_NUM_BETAS, available) if num_betas is None else num_betas
         if not 1 <= wanted <= available:
             raise SMPLFileError(f"{self.model_path} has {available} shape components, {wanted} were asked for")
@@ -361,15 +423,22 @@ class SMPLBody(torch.nn.Module):
 
         buffer("v_template", data.v_template)
         buffer("shapedirs", data.shapedirs[:, :, :wanted])
-        # smplx.lbs's layout: (207, V * 3)
+        # smplx.lbs's layout: (9 (J - 1), V * 3)
         buffer("posedirs", data.posedirs.reshape(-1, data.posedirs.shape[-1]).T)
         buffer("J_regressor", data.j_regressor)
-        buffer("lbs_weights", data.weights)  #: (V, 24) skinning weights of SMPL_JOINT_NAMES
+        buffer("lbs_weights", data.weights)  #: (V, J) skinning weights of all of the family's joints
         buffer("keypoint_regressor", regressor)
         buffer("axes_to_body", SMPL_TO_BODY.numpy())
         buffer("default_shape", np.zeros(wanted))
         self.register_buffer("parents", torch.tensor(data.parents), persistent=False)
         self.register_buffer("faces", torch.tensor(data.faces), persistent=False)
+        # each of the family's joints -> its nearest exported ancestor (itself when exported)
+        exported = []
+        for joint in range(len(self.family.joint_names)):
+            while joint >= len(self.joint_names):
+                joint = int(data.parents[joint])
+            exported.append(joint)
+        self.register_buffer("exported_ancestor", torch.tensor(exported), persistent=False)
         uv, face_uv = box_uv_atlas(data.v_template @ SMPL_TO_BODY.numpy().T, data.faces)
         self.register_buffer("texture_coordinates", torch.tensor(uv), persistent=False)
         self.register_buffer("face_texture_indices", torch.tensor(face_uv), persistent=False)
@@ -378,26 +447,35 @@ class SMPLBody(torch.nn.Module):
         return f"path={str(self.model_path)!r}, vertices={len(self.v_template)}, betas={self.shape_dim}"
 
     def vertex_bone_labels(self) -> list[str]:
-        """(V,) name of the joint with the largest skinning weight for each vertex."""
-        return [SMPL_JOINT_NAMES[i] for i in self.lbs_weights.argmax(dim=1).tolist()]
+        """(V,) name of the exported joint with the largest (folded) skinning weight for each vertex."""
+        return [self.joint_names[i] for i in self.skinning_weights().argmax(dim=1).tolist()]
 
     def skinning_weights(self) -> torch.Tensor:
-        """(V, 24) SMPL's own linear-blend skinning weights over :attr:`joint_names` (rows sum to 1)."""
-        return self.lbs_weights
+        """(V, J) linear-blend skinning weights over :attr:`joint_names` (rows sum to 1): the
+        file's own weights, those of joints that are not exported (SMPL-X's jaw, eyes, fingers)
+        folded into their nearest exported ancestor, which is exact because they stay at rest
+        relative to it."""
+        folded = torch.zeros(len(self.lbs_weights), len(self.joint_names), dtype=self.lbs_weights.dtype,
+                             device=self.lbs_weights.device)
+        return folded.index_add_(1, self.exported_ancestor, self.lbs_weights)
 
     def forward(self, pose: torch.Tensor, shape: torch.Tensor) -> BodyOutput:
         """Args:
-            pose: (B, 23, 3) axis-angle or (B, 23, 3, 3) rotations of SMPL's joints 1-23, SMPL axes.
+            pose: (B, P, 3) axis-angle or (B, P, 3, 3) rotations of joints 1..P
+                (P = :attr:`num_pose_joints`: 23 for SMPL), in the model's own axes.
             shape: (B, S) or (1, S) betas.
         """
         rot = pose_to_rotmat(pose, self.num_pose_joints)
         batch = rot.shape[0]
         dtype = self.v_template.dtype
         shape = check_shape_vector(shape, self.shape_dim, batch).to(dtype)
-        root = torch.eye(3, dtype=dtype, device=rot.device).expand(batch, 1, 3, 3)
-        full = torch.cat([root, rot.to(dtype)], dim=1)
+        # the root (global orientation is the camera's) and the joints not articulated stay at rest
+        at_rest = len(self.family.joint_names) - self.num_pose_joints
+        eye = torch.eye(3, dtype=dtype, device=rot.device).expand(batch, at_rest, 3, 3)
+        full = torch.cat([eye[:, :1], rot.to(dtype), eye[:, 1:]], dim=1)
         vertices, joints = lbs(shape, full, self.v_template, self.shapedirs, self.posedirs, self.J_regressor,
                                self.parents, self.lbs_weights, pose2rot=False)
+        joints = joints[:, : len(self.joint_names)]
         origin = joints[:, :1]
         # einsum legend: b batch, n points, v vertices, k keypoints, i/j xyz
         keypoints = torch.einsum("kv,bvi->bki", self.keypoint_regressor, vertices)
@@ -409,6 +487,6 @@ class SMPLBody(torch.nn.Module):
 
 
 __all__ = [
-    "SMPLBody", "SMPLFileError", "SMPLModelData", "box_uv_atlas", "convert_smpl_pickle", "find_smpl_file",
+    "SMPL_FAMILY", "ModelFamily", "SMPLBody", "SMPLFileError", "SMPLModelData", "box_uv_atlas", "convert_smpl_pickle", "find_smpl_file",
     "keypoint_regressor", "read_smpl_file",
 ]

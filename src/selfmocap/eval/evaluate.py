@@ -125,16 +125,17 @@ def evaluate(pred_dir: Path, data: Path, body: BodyModel | None = None, body_con
 
 
 def _gendered(body: BodyModel, config: BodyModelConfig, gender: str) -> BodyModel:
-    """``body``, or for SMPL ground truth of a male/female subject, that gender's model file when
-    the SMPL path has one (the same shape size)."""
-    if body.name != "smpl" or gender == getattr(body, "gender", gender):
+    """``body``, or for SMPL (SMPL-X) ground truth of a male/female subject, that gender's model
+    file when the model path has one (the same shape size)."""
+    family = getattr(body, "family", None)  # SMPL-format models: SMPLBody and SMPLXBody
+    if family is None or gender == getattr(body, "gender", gender):
         return body
     from selfmocap.body import load_body_model
     from selfmocap.body.smpl_body import find_smpl_file
 
-    if find_smpl_file(config.body_model_path, gender) == body.model_path:
+    if find_smpl_file(config.body_model_path, gender, family) == body.model_path:
         return body
-    return load_body_model("smpl", config.body_model_path, gender=gender, num_betas=body.shape_dim)
+    return load_body_model(body.name, config.body_model_path, gender=gender, num_betas=body.shape_dim)
 
 
 def format_table(result: dict) -> str:

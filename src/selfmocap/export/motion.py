@@ -6,7 +6,7 @@
 | key | shape | meaning |
 |---|---|---|
 | ``version`` | () int | format version |
-| ``body_model`` | () str | ``"anny"`` (later ``"smpl"``) |
+| ``body_model`` | () str | ``"anny"``, ``"smpl"`` or ``"smplx"`` |
 | ``fps`` | () float | frames per second of ``pose``/``camera`` |
 | ``image_size`` | (2,) int | (W, H) of the frames the cameras refer to |
 | ``pose`` | (T, P, 3) float32 | axis-angle per articulated bone, relative to the parent, in the body model's rest axes (``docs/conventions.md``), order ``pose_joint_names`` |
@@ -42,6 +42,7 @@ MOTION_VERSION = 1
 BODY_MODEL_CLASSES: dict[str, str] = {
     "anny": "selfmocap.body.anny_body:AnnyBody",
     "smpl": "selfmocap.body.smpl_body:SMPLBody",
+    "smplx": "selfmocap.body.smplx_body:SMPLXBody",
 }
 
 
@@ -144,7 +145,7 @@ def body_names(body_model: str, shape_dim: int | None = None) -> BodyNames:
         joint_names=tuple(model.joint_names),
         joint_parents=tuple(int(p) for p in model.joint_parents),
         keypoint_names=tuple(model.keypoint_names),
-        # SMPL's betas count depends on the file: its names exist only per instance
+        # SMPL's (SMPL-X's) betas count depends on the file: its names exist only per instance
         shape_names=tuple(model.shape_names) if isinstance(getattr(model, "shape_names", None), tuple)
         else tuple(f"beta{i}" for i in range(shape_dim or 0)),
     )

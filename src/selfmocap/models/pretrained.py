@@ -160,7 +160,7 @@ def checkpoint_body(card: ModelCard, config=None, source: str = "the checkpoint"
 
     outputs = card.outputs
     config = config or BodyModelConfig()
-    kwargs = {"num_betas": outputs.shape_dim} if outputs.body_model == "smpl" else {}
+    kwargs = {"num_betas": outputs.shape_dim} if outputs.body_model in ("smpl", "smplx") else {}
     body = config.load(outputs.body_model, source, **kwargs)
     found = BodyOutputSpec.of(body)
     if found != outputs:

@@ -93,11 +93,11 @@ def sample_betas(rng: np.random.Generator, spec: SplitSpec, dim: int) -> np.ndar
 
 
 def sample_body_shape(rng: np.random.Generator, spec: SplitSpec, body) -> np.ndarray:
-    """(S,) shape of one subject for ``body``: Anny phenotypes (:func:`sample_shape`) or SMPL betas
-    (:func:`sample_betas`)."""
+    """(S,) shape of one subject for ``body``: Anny phenotypes (:func:`sample_shape`) or SMPL /
+    SMPL-X betas (:func:`sample_betas`; both models' first betas are mostly stature and girth)."""
     if body.name == "anny":
         return sample_shape(rng, spec)
-    if body.name == "smpl":
+    if body.name in ("smpl", "smplx"):
         return sample_betas(rng, spec, body.shape_dim)
     raise ValueError(f"no shape distribution for body model {body.name!r}")
 
