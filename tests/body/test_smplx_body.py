@@ -175,3 +175,23 @@ def test_folders_and_environment_variables(tmp_path, monkeypatch):
     monkeypatch.setenv(SMPLX_PATH_ENV, str(female))
     assert BodyModelConfig(body_model="smplx").load().model_path == female
     assert BodyModelConfig().resolve("smplx") == "smplx"
+
+
+def test_procedural_motions_limits_and_flip_carry_over_by_joint_name(body, smplx_body):
+    """Anny's motions drive SMPL-X's body joints (limbs within 2 degrees), its joint limits judge
+    them, and the flip augmentation swaps SMPL-X's left and right joints."""
+    from body.test_retarget import bone_angles
+
+    from selfmocap.body.retarget import motion_pose_for_body, pose_limit_violation
+    from selfmocap.data.frames import pose_flip_index
+    from selfmocap.synth.motion import TRAIN_FAMILIES, generate_motion
+
+    motion = generate_motion(TRAIN_FAMILIES[0], np.random.default_rng(3), num_frames=8)
+    anny = body(torch.from_numpy(motion.pose), body.default_shape[None]).joints
+    pose = motion_pose_for_body(motion.pose, smplx_body)
+    assert pose.shape == (8, 21, 3)
+    assert bone_angles(anny, smplx_body(torch.from_numpy(pose), smplx_body.default_shape[None]).joints).max() < 2.0
+    assert float(pose_limit_violation(smplx_body, roma.rotvec_to_rotmat(torch.from_numpy(pose))).max()) < 1e-8
+    flip = pose_flip_index("smplx")
+    names = SMPL_JOINT_NAMES[1:22]
+    assert names[flip[names.index("left_wrist")]] == "right_wrist" and names[flip[names.index("neck")]] == "neck"
