@@ -17,6 +17,10 @@ Files. Either a model file or a folder holding them:
 A folder is searched for ``SMPL_{NEUTRAL,MALE,FEMALE}`` and the official ``basicModel_*``
 names (``.npz`` first), also in a ``smpl/`` sub-folder (smplx's layout).
 
+SMPL-X (``smplx_body``) is read by the same code: :class:`ModelFamily` holds what differs between
+the two (files, environment variables, kinematic tree, topology, beta columns) and
+:class:`SMPLBody` exports a prefix of the family's joints, keeping the others at rest.
+
 Conventions (``docs/conventions.md``, ``docs/smpl.md``). SMPL is y-up with the subject facing
 +z and x towards the subject's left. The outputs are mapped to the body frame (x left, y down,
 z back, root at the origin) by ``SMPL_TO_BODY = diag(1, -1, -1)``, a 180 degree rotation about x.
