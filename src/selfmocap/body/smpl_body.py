@@ -158,18 +158,20 @@ class SMPLFileError(UserError):
 
 @dataclass(frozen=True)
 class SMPLModelData:
-    """The arrays of an SMPL model file, validated (V vertices, S shape components, F faces).
+    """The arrays of an SMPL-format model file, validated against its ``family`` (V vertices,
+    S shape components, J = 24 joints for SMPL, 55 for SMPL-X, F faces).
 
     Attributes:
         v_template: (V, 3) rest mesh, SMPL axes, metres.
-        shapedirs: (V, 3, S) shape blend shapes.
-        posedirs: (V, 3, 207) pose blend shapes.
-        j_regressor: (24, V) dense joint regressor.
-        weights: (V, 24) skinning weights.
-        parents: (24,) parent joint of each joint, -1 for the root.
+        shapedirs: (V, 3, S) shape (SMPL-X: and expression) blend shapes.
+        posedirs: (V, 3, 9 (J - 1)) pose blend shapes.
+        j_regressor: (J, V) dense joint regressor.
+        weights: (V, J) skinning weights.
+        parents: (J,) parent joint of each joint, -1 for the root.
         faces: (F, 3) int64 triangles.
         keypoint_regressor: (23, V) keypoint regressor stored in the file, or None.
         path: the file it was read from.
+        family: the model family the file must belong to.
     """
 
     v_template: np.ndarray
@@ -207,6 +209,7 @@ class SMPLModelData:
             others = "; SMPL files need --body-model smpl, SMPL-X files --body-model smplx, SMPL-H is not supported"
             raise SMPLFileError(
                 f"{self.path} is not an {self.family.name} model ({j} joints{others}): " + "; ".join(problems)
+                + f". {self.family.source}"
             )
 
 
