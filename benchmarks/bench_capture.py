@@ -12,7 +12,12 @@ segment (memory does not depend on the number of steps), and reports the peak re
 of the whole process. Memory is bounded by design (frames streamed, masks as PNGs on disk, one
 segment of frames, masks and flow in RAM), so peaks at two lengths show it is flat:
 
-    python benchmarks/bench_capture.py --loop-seconds 60 --size 1280x720 --iters 5
+    python benchmarks/bench_capture.py --loop-seconds 60 --size 1280x720 --iters 2
+
+A 10-minute 720p file, every third frame captured (``--fps 10``, 6000 frames; all 18000 are
+decoded):
+
+    python benchmarks/bench_capture.py --loop-seconds 600 --size 1280x720 --iters 2 --fps 10
 """
 
 from __future__ import annotations
@@ -56,11 +61,12 @@ def main() -> None:
     parser.add_argument("--size", default="640x480", help="WxH of the rendered video")
     parser.add_argument("--loop-seconds", type=float, default=0.0, help="loop the clip into a video this long")
     parser.add_argument("--iters", type=int, default=0, help="adaptation steps per segment (0: the default schedule)")
+    parser.add_argument("--fps", type=float, help="capture at this frame rate (capture's --fps subsampling)")
     parser.add_argument("--seed", type=int, default=2026, help="seed of the rendered test-split clip (the demo's: mediapipe finds that person in every frame)")
     parser.add_argument("--keep", type=Path, help="keep the capture output here")
     args = parser.parse_args()
     from selfmocap.capture.cli import print_summary
-    from selfmocap.capture.pipeline import CaptureConfig, CaptureOptions, run_capture
+    from selfmocap.capture.pipeline import CaptureConfig, CaptureOptions, SourceOptions, run_capture
 
     w, h = (int(v) for v in args.size.lower().split("x"))
     with tempfile.TemporaryDirectory() as tmp:
@@ -71,7 +77,7 @@ def main() -> None:
                 video = pool.submit(make_video, tmp / "bench.mp4", args.frames, (w, h), args.loop_seconds, args.seed).result()
         out = args.keep or tmp / "capture"
         options = CaptureOptions(iters=args.iters, overwrite=True)
-        result = run_capture(CaptureConfig(video=video, out=out, capture=options))
+        result = run_capture(CaptureConfig(video=video, out=out, capture=options, source=SourceOptions(fps=args.fps)))
         print_summary(result)
         t = result.timings
         n = result.num_frames

@@ -196,17 +196,22 @@ def build_inputs(
     )
 
 
-def pair_flow(frames: list[np.ndarray], gap: int) -> tuple[np.ndarray, np.ndarray]:
-    """DIS flow t -> t + gap for every pair of ``frames`` and its forward-backward validity."""
+def pair_flow(frames: list[np.ndarray], gap: int, progress: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """DIS flow t -> t + gap for every pair of ``frames`` and its forward-backward validity
+    (with a progress bar named ``progress``, if given)."""
+    from tqdm import tqdm
+
     from selfmocap.cues.flow import FlowConfig, estimate_flow, flow_consistency
 
     h, w = frames[0].shape[:2]
     if len(frames) <= gap:
         return np.zeros((0, h, w, 2), np.float32), np.zeros((0, h, w), bool)
     dis = FlowConfig().create()
-    flow = np.stack([estimate_flow(frames[t], frames[t + gap], dis=dis) for t in range(len(frames) - gap)])
-    backward = np.stack([estimate_flow(frames[t + gap], frames[t], dis=dis) for t in range(len(frames) - gap)])
-    valid = np.stack([flow_consistency(f, b) for f, b in zip(flow, backward)])
+    flow = np.zeros((len(frames) - gap, h, w, 2), np.float32)
+    valid = np.zeros((len(frames) - gap, h, w), bool)
+    for t in tqdm(range(len(frames) - gap), desc=progress, disable=progress is None, unit="pair"):
+        flow[t] = estimate_flow(frames[t], frames[t + gap], dis=dis)
+        valid[t] = flow_consistency(flow[t], estimate_flow(frames[t + gap], frames[t], dis=dis))
     return flow, valid
 
 
