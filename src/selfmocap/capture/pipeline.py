@@ -482,7 +482,7 @@ def _write_exports(config, reader, body, exported: ClipPrediction, cues: Cues, l
         export.write_meshes(work / "meshes", motion, body, fmt=config.capture.meshes)
         bar.update()
     if config.capture.overlay:
-        path = export.write_overlay_video(work / "overlay.mp4", motion, body, iter(reader), info.fps)
+        path = export.write_overlay_video(work / "overlay.mp4", motion, body, iter(reader), info.fps, progress="overlay video")
         summary["overlay"] = path.name
         bar.update()
     log.write(work)

@@ -163,6 +163,7 @@ def write_overlay_video(
     *,
     side: SideView = SideView(),
     batch: int = 8,
+    progress: str | None = None,
 ) -> Path:
     """Stream ``frames`` into a side-by-side overlay video (:func:`overlay_frame`), frame by frame.
 
@@ -176,7 +177,10 @@ def write_overlay_video(
             consumed one at a time, never all in memory.
         fps: frame rate of the video.
         batch: frames per body-model call.
+        progress: name of a progress bar over the frames (None: no bar).
     """
+    from tqdm import tqdm
+
     path = Path(path)
     if path.suffix.lower() not in (".mp4", ".avi"):
         raise ValueError(f"overlay video must be .mp4 or .avi, got {path.name}")
@@ -189,6 +193,7 @@ def write_overlay_video(
             if not writer.isOpened():
                 writer.release()
                 raise _WriterUnavailable(codec)
+            bar = tqdm(total=motion.num_frames, desc=progress, disable=progress is None, unit="frame")
             try:
                 count = 0
                 # vertices first: zip stops on them without taking a frame too many
@@ -198,9 +203,11 @@ def write_overlay_video(
                     out = overlay_frame(image, vertices, faces, motion.camera[t], detected=bool(motion.detected[t]), side=side)
                     writer.write(cv2.cvtColor(out, cv2.COLOR_RGB2BGR))
                     count += 1
+                    bar.update()
                 leftover = next(frame_iter, None) is not None
             finally:
                 writer.release()
+                bar.close()
             if count != motion.num_frames or leftover:
                 raise ValueError(
                     f"got {'more' if leftover else count} frames for a motion of {motion.num_frames}; "
@@ -211,7 +218,7 @@ def write_overlay_video(
             raise RuntimeError(f"OpenCV cannot write {err} video {path}") from None
         fallback = path.with_suffix(".avi")
         warnings.warn(f"OpenCV cannot write {err} {path.suffix}; writing MJPG {fallback.name} instead", stacklevel=2)
-        return write_overlay_video(fallback, motion, body, frame_iter, fps, side=side, batch=batch)
+        return write_overlay_video(fallback, motion, body, frame_iter, fps, side=side, batch=batch, progress=progress)
     return path
 
 
