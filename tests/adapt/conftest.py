@@ -29,3 +29,11 @@ def tiny_checkpoint(tmp_path_factory):
         step=0, images_seen=0, versions={}, created="test",
     )
     return export_pretrained(MocapNet(config), card, tmp_path_factory.mktemp("ckpt") / "tiny.pt")
+
+
+@pytest.fixture(scope="session")
+def tiny_train_clips(tmp_path_factory):
+    """Synthetic training clips for the replay term (another split and seed than ``tiny_clips``)."""
+    out = tmp_path_factory.mktemp("replay") / "train"
+    generate(SynthConfig(out=out, split="train", clips=2, frames=3, seed=2, size=96))
+    return out

@@ -29,6 +29,16 @@ def _check(config) -> None:
             config.objective.enabled()
         except ValueError as err:
             raise UserError(str(err)) from None
+    replay_data = getattr(getattr(config, "adapt", None), "replay_data", None)
+    if replay_data is not None:
+        from selfmocap.adapt.replay import ReplayError, open_replay
+
+        if replay_data.resolve() == config.data.resolve():
+            raise UserError(f"--replay-data {replay_data} is the folder being adapted to: replay synthetic training clips")
+        try:
+            open_replay(replay_data, load_pretrained(config.checkpoint).card, config.adapt.replay_batch, config.adapt.seed, config.body)
+        except ReplayError as err:
+            raise UserError(str(err)) from None
     if config.out.exists() and not config.out.is_dir():
         raise UserError(f"--out {config.out} exists and is not a folder")
 
@@ -42,7 +52,10 @@ def _command(module: str, config_name: str, run_name: str, description: str) -> 
 
     def run(args: argparse.Namespace) -> int:
         mod = importlib.import_module(module)
-        config = cfg.from_args(getattr(mod, config_name), args)
+        try:
+            config = cfg.from_args(getattr(mod, config_name), args)
+        except ValueError as err:  # a config's own checks (__post_init__)
+            raise UserError(str(err)) from None
         _check(config)
         print(f"predictions in {getattr(mod, run_name)(config)}")
         return 0

@@ -27,7 +27,7 @@ from selfmocap.body import BodyModel
 from selfmocap.config import save_config, to_dict
 from selfmocap.data.frames import FrameBatch, FrameDataset, TrainOrder, frame_loader, network_input
 from selfmocap.eval.metrics import body_errors
-from selfmocap.models.network import BodyOutputSpec, MocapNet, fixed_depth_camera
+from selfmocap.models.network import BodyOutputSpec, MocapNet, NetworkConfig, fixed_depth_camera
 from selfmocap.models.pretrained import ModelCard, export_pretrained
 from selfmocap.training.checkpoint import TrainState, config_differences, rng_state, set_rng_state
 from selfmocap.training.config import RESUMABLE_CHANGES, PretrainConfig
@@ -85,15 +85,22 @@ def lr_factor(step: int, config: PretrainConfig) -> float:
 
 def training_losses(net: torch.nn.Module, body: BodyModel, batch: FrameBatch, config: PretrainConfig) -> LossTerms:
     """Forward one batch through the network and the body model; the unweighted loss terms."""
-    size = config.network.input_size
-    inputs = network_input(batch.rgb, batch.keypoints, config.frames.heatmap_sigma).contiguous(memory_format=torch.channels_last)
-    with torch.autocast(batch.rgb.device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16"):
+    return supervised_batch_losses(net, body, batch, config.network, config.frames.heatmap_sigma, bf16=config.precision == "bf16")
+
+
+def supervised_batch_losses(net: torch.nn.Module, body: BodyModel, batch: FrameBatch, network: NetworkConfig,
+                            heatmap_sigma: float, bf16: bool = False) -> LossTerms:
+    """The supervised terms of one :class:`FrameBatch` for a network of config ``network`` (also the
+    replay term of test-time adaptation, ``adapt/adapt.py``)."""
+    size = network.input_size
+    inputs = network_input(batch.rgb, batch.keypoints, heatmap_sigma).contiguous(memory_format=torch.channels_last)
+    with torch.autocast(batch.rgb.device.type, dtype=torch.bfloat16, enabled=bf16):
         pred = net(inputs, batch.camera.principal)  # decoded in float32 (MocapNet.forward)
     with torch.no_grad():
         target_body = body(batch.pose, batch.shape)
     return supervised_losses(
         pred, body(pred.pose, pred.shape), batch.pose, batch.shape,
-        fixed_depth_camera(batch.camera, config.network.depth), target_body, batch.keypoints2d, size,
+        fixed_depth_camera(batch.camera, network.depth), target_body, batch.keypoints2d, size,
     )
 
 
