@@ -19,6 +19,8 @@ def test_tables_and_outputs(tmp_path):
                             "pretrained": _row(100.0), "pretrained+self-sup": _row(75.0)},
             "shift/oracle": {"optimization": _row(400.0), "pretrained": _row(150.0), "pretrained+self-sup": _row(120.0)},
         },
+        "drift_guards": {"shift/oracle": {"pretrained": _row(150.0), "self-sup (frozen BN, prior 0.1)": _row(120.0),
+                                          "--batchnorm adapt": _row(130.0), "--prior 0": _row(121.0), "+ replay": _row(110.0)}},
         "figure3": {"oracle": {"Lk": [(0, 100.0), (10, 90.0)], "Lk+Ls": [(0, 100.0), (10, 85.0)], "Lk+Ls+Lm": [(0, 100.0), (10, 80.0)]}},
         "figure4": {"shift_mask_iou_given": 0.7, "shift_mask_iou_adapted_mesh": 0.8, "frames": 10},
         "seconds": 60.0,
@@ -26,6 +28,11 @@ def test_tables_and_outputs(tmp_path):
     text = format_tables(results)
     assert "per-joint +25.0 %" in text and "4.00x" in text  # (100 - 75) / 100; 300 / 75
     assert "Lk+Ls+Lm 80.0 mm" in text
+    assert "### Drift guards (shift split), oracle inputs" in text
+    assert "| + replay | 110.0 | 132.0 | 10 |" in text  # per-joint, then surface (1.2 x per-joint)
     write_outputs(results, tmp_path)
     assert json.loads((tmp_path / "results.json").read_text())["tables"]["shift/oracle"]["pretrained"]["per_joint_mm"] == 150.0
-    assert len((tmp_path / "results.csv").read_text().splitlines()) == 1 + 5 + 3
+    csv_lines = (tmp_path / "results.csv").read_text().splitlines()
+    assert len(csv_lines) == 1 + 5 + 3 + 5
+    assert csv_lines[-1].startswith("shift,oracle,drift-guards: + replay,132.0,110.0,")
+    assert json.loads((tmp_path / "results.json").read_text())["drift_guards"]["shift/oracle"]["--prior 0"]["per_joint_mm"] == 121.0

@@ -5,6 +5,9 @@ seeds, from synthetic data made on the spot.
   Optimization + R~, Optimization + R~ + T~, Pretrained, Pretrained + Self-Sup.
 * Table 2 (``shift`` split): per-joint and reconstruction error of Optimization, Pretrained,
   Pretrained + Self-Sup.
+* Drift guards (``test`` and ``shift``): per-joint and surface error of Pretrained + Self-Sup
+  with the defaults (frozen batch norm, prior 0.1), ``--batchnorm adapt``, ``--prior 0`` and
+  ``+ replay`` of supervised batches from a few synthetic *training* clips the bench renders itself.
 * Figure 3: per-joint error against adaptation iterations for Lk, Lk+Ls, Lk+Ls+Lm.
 * Figure 4: example frames (input crop, given keypoints and mask, pretrained and adapted mesh
   overlays, segmentation from the adapted mesh), and on ``shift`` the IoU with the true
@@ -34,6 +37,7 @@ from selfmocap.adapt.inputs import ClipInputs, InputConfig, prepare_inputs
 from selfmocap.adapt.network import predict_clip
 from selfmocap.adapt.objective import ObjectiveConfig
 from selfmocap.adapt.optimize import METHOD_NAMES, OptimizeConfig, optimize_clip
+from selfmocap.adapt.replay import open_replay
 from selfmocap.body import load_body_model
 from selfmocap.data.clip import Clip, list_clips
 from selfmocap.data.predictions import ClipPrediction
@@ -59,10 +63,15 @@ class Scale:
     optimize_iters: int
     figure_every: int
     batch: int  #: frame pairs per step, adaptation and optimization alike
+    replay_clips: int  #: synthetic training clips of the drift-guards table's replay row
+    replay_frames: int
 
 
-QUICK = Scale(clips=2, frames=16, adapt_iters=30, optimize_iters=30, figure_every=10, batch=4)
-FULL = Scale(clips=8, frames=30, adapt_iters=150, optimize_iters=150, figure_every=25, batch=8)
+QUICK = Scale(clips=2, frames=16, adapt_iters=30, optimize_iters=30, figure_every=10, batch=4, replay_clips=4, replay_frames=8)
+FULL = Scale(clips=8, frames=30, adapt_iters=150, optimize_iters=150, figure_every=25, batch=8, replay_clips=16, replay_frames=16)
+#: The drift-guards table: its default-adaptation row and its columns.
+GUARD_DEFAULT = "self-sup (frozen BN, prior 0.1)"
+GUARD_COLUMNS = ("per_joint_mm", "surface_mm")
 MODES = ("oracle", "estimated")
 FIGURE3_LOSSES = (("Lk", "kpt"), ("Lk+Ls", "kpt,seg"), ("Lk+Ls+Lm", "kpt,seg,motion"))
 
@@ -90,6 +99,9 @@ def run_bench(config: BenchConfig) -> dict:
     clips = {s: list_clips(d) for s, d in data.items()}
     results: dict = {"scale": scale.__dict__, "checkpoint": str(config.checkpoint or "shipped"), "tables": {}, "figure3": {}}
     adapt_options = AdaptOptions(iters=scale.adapt_iters, batch=scale.batch)
+    replay_data = out / "data" / "replay-train"
+    generate(SynthConfig(out=replay_data, split="train", clips=scale.replay_clips, frames=scale.replay_frames, seed=config.seed, workers=config.workers))
+    results["drift_guards"] = {}
     for mode in MODES:
         input_config = InputConfig(inputs=mode)
         inputs = {s: [prepare_inputs(c, input_config) for c in tqdm(clips[s], desc=f"inputs {s} {mode}")] for s in clips}
@@ -106,6 +118,10 @@ def run_bench(config: BenchConfig) -> dict:
             adapted = _predict_all(net, body, inputs[split], sigma)
             rows["pretrained+self-sup"] = _scores(clips[split], adapted, body)["overall"]
             results["tables"][f"{split}/{mode}"] = rows
+            results["drift_guards"][f"{split}/{mode}"] = {
+                "pretrained": rows["pretrained"], GUARD_DEFAULT: rows["pretrained+self-sup"],
+                **drift_guard_rows(pretrained, body, clips[split], inputs[split], adapt_options, replay_data, sigma, f"{split} {mode}"),
+            }
             if split == "shift" and mode == "estimated":
                 results["figure4"] = figure4(out / "figure4.png", clips, inputs, pretrained.model, net, body, sigma)
         results["figure3"][mode] = figure3_curves(pretrained.model, body, clips["test"], inputs["test"], scale, sigma)
@@ -113,6 +129,22 @@ def run_bench(config: BenchConfig) -> dict:
     results["seconds"] = time.perf_counter() - started
     write_outputs(results, out)
     return results
+
+
+def drift_guard_rows(pretrained, body, clips, inputs, options: AdaptOptions, replay_data: Path, sigma: float, label: str) -> dict:
+    """Scores of the adaptation with one guard changed from the defaults: batch norm re-estimated on
+    the test frames, no prior, and replay of supervised synthetic training batches."""
+    variants = {
+        "--batchnorm adapt": (replace(options, batchnorm="adapt"), ObjectiveConfig(), None),
+        "--prior 0": (options, ObjectiveConfig(prior=0.0), None),
+        "+ replay": (replace(options, replay_data=replay_data), ObjectiveConfig(),
+                     open_replay(replay_data, pretrained.card, options.replay_batch, options.seed)),
+    }
+    rows = {}
+    for name, (opts, objective, replay) in variants.items():
+        net = adapt_network(copy.deepcopy(pretrained.model), body, inputs, opts, objective, sigma, progress=f"guards {name} {label}", replay=replay)
+        rows[name] = _scores(clips, _predict_all(net, body, inputs, sigma), body)["overall"]
+    return rows
 
 
 def figure3_curves(model, body, clips, inputs, scale: Scale, sigma: float) -> dict:
@@ -220,6 +252,13 @@ def format_tables(results: dict) -> str:
         gain = lambda k: 100 * (pre[k] - ada[k]) / pre[k]  # noqa: E731
         lines += ["", f"Self-supervision vs pretrained: surface {gain('surface_mm'):+.1f} %, per-joint {gain('per_joint_mm'):+.1f} % (positive = better); "
                   f"optimization (random init) / self-sup per-joint: {rows['optimization']['per_joint_mm'] / ada['per_joint_mm']:.2f}x", ""]
+    for key, rows in results.get("drift_guards", {}).items():
+        split, mode = key.split("/")
+        lines += [f"### Drift guards ({split} split), {mode} inputs", "", "| adaptation | " + " | ".join(GUARD_COLUMNS) + " | frames |",
+                  "|---" * (len(GUARD_COLUMNS) + 2) + "|"]
+        for method, m in rows.items():
+            lines.append(f"| {method} | " + " | ".join(f(m[c]) for c in GUARD_COLUMNS) + f" | {m['frames']} |")
+        lines.append("")
     for mode, curves in results["figure3"].items():
         final = ", ".join(f"{name} {points[-1][1]:.1f} mm" for name, points in curves.items())
         lines.append(f"Figure 3 ({mode} inputs), per-joint error after {curves['Lk'][-1][0]} iterations: {final}")
@@ -240,3 +279,8 @@ def write_outputs(results: dict, out: Path) -> None:
             split, mode = key.split("/")
             for method, m in rows.items():
                 writer.writerow([split, mode, method, m["surface_mm"], m["per_joint_mm"], m["recon_mm"], m["pa_mpjpe_mm"], m["accel_mm"], m["frames"]])
+        for key, rows in results.get("drift_guards", {}).items():  # methods prefixed with the table's name
+            split, mode = key.split("/")
+            for method, m in rows.items():
+                writer.writerow([split, mode, f"drift-guards: {method}", m["surface_mm"], m["per_joint_mm"], m["recon_mm"], m["pa_mpjpe_mm"],
+                                 m["accel_mm"], m["frames"]])
