@@ -25,7 +25,6 @@ at the end: an interrupted run leaves no result that looks complete.
 from __future__ import annotations
 
 import copy
-import json
 import math
 import os
 import shutil
@@ -43,14 +42,24 @@ from tqdm import tqdm
 
 from selfmocap import config as cfg
 from selfmocap.adapt.adapt import AdaptLog, AdaptOptions, adapt_network
-from selfmocap.adapt.inputs import InputConfig, build_inputs, crop_squares, mask_pixels, pair_flow
+from selfmocap.adapt.inputs import (
+    MIN_VISIBLE_KEYPOINTS,
+    InputConfig,
+    build_inputs,
+    crop_squares,
+    mask_pixels,
+    pair_flow,
+)
 from selfmocap.adapt.network import predict_clip, to_clip_prediction
 from selfmocap.adapt.objective import ObjectiveConfig
 from selfmocap.body import BodyModelConfig
+from selfmocap.body.names import KEYPOINT_NAMES
+from selfmocap.capture.cues import KEYPOINT_CONFIDENCE_THRESHOLD
 from selfmocap.capture.smoothing import (
     SIGMA_FRAMES,
     MotionParams,
     SmoothingLevel,
+    blend_params,
     jitter_mm,
     reprojection_error,
     smooth_within_tolerance,
@@ -65,10 +74,6 @@ CHUNK = 128
 
 #: Files whose presence marks a folder as holding a capture result.
 RESULT_MARKERS = ("motion.npz", "run.json")
-
-#: Input keypoints below this confidence are treated as missing (the network was trained with
-#: binary visibility; mediapipe's visibility is a probability).
-CONFIDENCE_THRESHOLD = 0.5
 
 
 @dataclass(frozen=True)
@@ -182,7 +187,7 @@ def gather_cues(reader, source: SourceOptions, work: Path) -> Cues:
     user_masks = read_masks(source.masks, info.num_frames, info.size, **window) if source.masks else None
     detector = PoseDetector(model_complexity=source.model_complexity, segmentation=user_masks is None) if (
         user_kp is None or user_masks is None) else None
-    keypoints = np.zeros((info.num_frames, _num_keypoints(), 3), np.float32)
+    keypoints = np.zeros((info.num_frames, len(KEYPOINT_NAMES), 3), np.float32)
     in_detector = 0.0
     try:
         for t, frame in enumerate(tqdm(reader, total=info.num_frames, desc="cues", unit="frame")):
@@ -197,19 +202,13 @@ def gather_cues(reader, source: SourceOptions, work: Path) -> Cues:
     finally:
         if detector is not None:
             detector.close()
-    from selfmocap.adapt.inputs import MIN_VISIBLE_KEYPOINTS
-
+    # input keypoints below the detector's confidence threshold count as missing: the network
+    # was trained with binary visibility, and mediapipe's visibility is a probability
     raw_conf = keypoints[..., 2].copy()
-    keypoints[..., 2] = (raw_conf >= CONFIDENCE_THRESHOLD).astype(np.float32)
+    keypoints[..., 2] = (raw_conf >= KEYPOINT_CONFIDENCE_THRESHOLD).astype(np.float32)
     detected = (keypoints[..., 2] > 0).sum(1) >= MIN_VISIBLE_KEYPOINTS
     keypoints[~detected, :, 2] = 0.0
     return Cues(keypoints, raw_conf, detected, mask_dir, time.perf_counter() - started, in_detector)
-
-
-def _num_keypoints() -> int:
-    from selfmocap.body.names import KEYPOINT_NAMES
-
-    return len(KEYPOINT_NAMES)
 
 
 def iterations(options: CaptureOptions, pairs: int) -> int:
@@ -239,8 +238,6 @@ def _cat_predictions(parts: list[ClipPrediction]) -> ClipPrediction:
 def fill_missing(params: MotionParams, detected: np.ndarray) -> MotionParams:
     """Frames without a detection take the parameters interpolated between the nearest detected
     frames (slerp for rotations; the nearest one at the ends)."""
-    from selfmocap.capture.smoothing import blend_params
-
     if detected.all() or not detected.any():
         return params
     t_idx = np.arange(len(detected))
@@ -310,7 +307,6 @@ def run_capture(config: CaptureConfig) -> CaptureResult:
     started = time.perf_counter()
     src, opts = config.source, config.capture
     reader = open_video(config.video, start=src.start, end=src.end, fps=src.fps, max_size=src.max_size)
-    info = reader.info
     check_out(config.out, opts.overwrite)
     try:
         pretrained = load_pretrained(config.checkpoint)
@@ -366,11 +362,15 @@ def _capture(config: CaptureConfig, reader, pretrained, body, work: Path, timing
     parts_before, parts_after = [], []
     seg_list = segments(t_count, opts.segment)
     frames_iter = iter(reader)
+    detected_idx = np.flatnonzero(cues.detected)
+    t_still, still = int(detected_idx[len(detected_idx) // 2]), None  # the report's overlay frame
     timings.update(flow=0.0, crops=0.0, network=0.0, adapt=0.0)
     for k, (a, b) in enumerate(seg_list):
         label = f"segment {k + 1}/{len(seg_list)}" if len(seg_list) > 1 else "video"
         tic = time.perf_counter()
         frames = [next(frames_iter) for _ in range(b - a)]
+        if a <= t_still < b:
+            still = frames[t_still - a]
         masks = np.stack([cues.mask(t) for t in range(a, b)])
         timings["decode"] += time.perf_counter() - tic
         tic = time.perf_counter()
@@ -432,7 +432,7 @@ def _capture(config: CaptureConfig, reader, pretrained, body, work: Path, timing
         "segments": len(seg_list),
     }
     tic = time.perf_counter()
-    _write_exports(config, reader, body, exported, cues, log, summary, err_before, err_after, work)
+    _write_exports(config, reader, body, exported, cues, log, summary, err_before, err_after, (t_still, still), work)
     timings["exports"] = time.perf_counter() - tic
     timings["total"] = time.perf_counter() - started
     summary["timings_s"] = {k: round(v, 2) for k, v in timings.items()}
@@ -450,7 +450,7 @@ def _video_info(info) -> dict:
 
 
 def _write_exports(config, reader, body, exported: ClipPrediction, cues: Cues, log: AdaptLog, summary: dict,
-                   err_before: np.ndarray, err_after: np.ndarray, work: Path) -> None:
+                   err_before: np.ndarray, err_after: np.ndarray, still: tuple[int, np.ndarray], work: Path) -> None:
     from selfmocap import export
 
     info = reader.info
@@ -487,7 +487,7 @@ def _write_exports(config, reader, body, exported: ClipPrediction, cues: Cues, l
         bar.update()
     log.write(work)
     overlay_png = work / "overlay_frame.png"
-    _overlay_still(reader, motion, body, overlay_png)
+    _overlay_still(*still, motion, body, overlay_png)
     export.write_report(work, rows=log.rows, reprojection_before=err_before, reprojection_after=err_after,
                         detected=cues.detected, acceleration_before=summary["jitter"]["adapted_mm"],
                         acceleration_after=summary["jitter"]["exported_mm"], summary=summary,
@@ -496,15 +496,10 @@ def _write_exports(config, reader, body, exported: ClipPrediction, cues: Cues, l
     bar.close()
 
 
-def _overlay_still(reader, motion, body, path: Path) -> None:
-    """One side-by-side overlay frame (the middle detected one) as a PNG, for the report."""
+def _overlay_still(t: int, frame: np.ndarray, motion, body, path: Path) -> None:
+    """The side-by-side overlay of frame ``t`` (kept from the segment loop) as a PNG, for the report."""
     from selfmocap.export import overlay_frame
 
-    detected = np.flatnonzero(motion.detected)
-    t = int(detected[len(detected) // 2])
-    for i, frame in enumerate(reader):
-        if i == t:
-            break
     with torch.no_grad():
         vertices = body(roma.rotvec_to_rotmat(torch.from_numpy(motion.pose[t:t + 1]).float()),
                         torch.from_numpy(motion.shape).float()[None]).vertices
