@@ -10,25 +10,14 @@ ray cast (``render_overlay`` on both halves), in milliseconds.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
 import torch
 
+from _timing import median_ms
 from selfmocap.body import load_body_model
 from selfmocap.export.overlay import SIDE_TURN, SideView, overlay_frame
 from selfmocap.render.overlay import render_overlay
-
-
-def _median_ms(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
 
 
 def main() -> None:
@@ -53,8 +42,8 @@ def main() -> None:
         side_cam = vertices @ SIDE_TURN.T.astype(np.float32) + np.float32([0, 0, side.distance])
         render_overlay(background, side_cam, faces, h * side.distance / side.field_height, (w / 2, h / 2), alpha=1.0)
 
-    boxed = _median_ms(lambda: overlay_frame(image, vertices, faces, camera), args.repeats)
-    full = _median_ms(every_ray, args.repeats)
+    boxed = median_ms(lambda: overlay_frame(image, vertices, faces, camera), args.repeats)
+    full = median_ms(every_ray, args.repeats)
     print(f"| {w}x{h} | overlay_frame (rays in the mesh's box) | {boxed:.0f} ms |")
     print(f"| {w}x{h} | every pixel's ray, both halves | {full:.0f} ms |")
 

@@ -12,13 +12,12 @@ import argparse
 import importlib.util
 import pathlib
 import platform
-import statistics
 import time
-from collections.abc import Callable
 
 import numpy as np
 import torch
 
+from _timing import median_ms
 from selfmocap.body import load_body_model
 from selfmocap.render import (
     RayCaster,
@@ -39,16 +38,6 @@ def _load_reference():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def _median_ms(fn: Callable[[], object], repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
 
 
 def main() -> None:
@@ -95,33 +84,33 @@ def main() -> None:
     rows = [
         (
             "Embree scene build (`RayCaster`)",
-            _median_ms(lambda: RayCaster(vertices, faces), args.repeats),
+            median_ms(lambda: RayCaster(vertices, faces), args.repeats),
         ),
         (
             f"`rasterize` {size}x{size}, scene reused",
-            _median_ms(
+            median_ms(
                 lambda: rasterize(vertices, faces, focal, principal, size, size, caster=caster),
                 args.repeats,
             ),
         ),
         (
             "`vertex_visibility`, scene reused",
-            _median_ms(lambda: vertex_visibility(vertices, faces, caster=caster), args.repeats),
+            median_ms(lambda: vertex_visibility(vertices, faces, caster=caster), args.repeats),
         ),
         (
             "`vertex_visibility`, scene built inside",
-            _median_ms(lambda: vertex_visibility(vertices, faces), args.repeats),
+            median_ms(lambda: vertex_visibility(vertices, faces), args.repeats),
         ),
         (
             f"`shade` {size}x{size}",
-            _median_ms(
+            median_ms(
                 lambda: shade(fragments, vertices, faces, appearance, light, background),
                 args.repeats,
             ),
         ),
         (
             "`sample_appearance` (once per clip, 512 px textures)",
-            _median_ms(lambda: sample_appearance(rng, layout, "train"), max(3, args.repeats // 4)),
+            median_ms(lambda: sample_appearance(rng, layout, "train"), max(3, args.repeats // 4)),
         ),
     ]
     visible = vertex_visibility(vertices, faces, caster=caster)
