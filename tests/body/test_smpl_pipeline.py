@@ -18,6 +18,7 @@ from selfmocap.data import list_clips
 from selfmocap.data.predictions import read_prediction, write_prediction
 from selfmocap.eval.evaluate import METRIC_KEYS
 from selfmocap.models.pretrained import load_pretrained
+from pipeline_helpers import capture_with_user_cues, check_exported_skeleton
 
 
 @pytest.fixture(scope="module")
@@ -90,40 +91,11 @@ def test_mismatched_body_models_and_missing_files_are_one_line_errors(smpl_run, 
     assert "body_model=smpl" in capsys.readouterr().err
 
 
-def test_capture_and_exports_with_smpl(smpl_run, tmp_path):
+def test_capture_and_exports_with_smpl(smpl_run, smpl_body, tmp_path):
     """capture with the SMPL checkpoint, on a video of the SMPL clip, with the user's own keypoints
     (a COCO JSON) and masks (PNGs) instead of mediapipe; the exports carry SMPL's 24-joint skeleton
     and its forward kinematics reproduce the captured joints."""
-    import cv2
-
-    from selfmocap.capture.demo import write_video
-    from selfmocap.export import read_motion_npz
-    from selfmocap.export.skeleton import forward_kinematics, rest_pose, world_motion
-    from selfmocap.body import load_body_model
-
     root, smpl = smpl_run
-    clip = list_clips(root / "data")[0]
-    video = write_video((clip.rgb(t) for t in range(len(clip))), tmp_path / "smpl.mp4", clip.meta.fps)
-    kp = clip.labels.keypoints2d[:, :17]
-    coco = {
-        "images": [{"id": t, "file_name": f"{t:03d}.png"} for t in range(len(clip))],
-        "annotations": [{"image_id": t, "keypoints": np.concatenate([kp[t, :, :2] - 0.5, 2 * kp[t, :, 2:]], 1).ravel().tolist()}
-                        for t in range(len(clip))],
-    }
-    (tmp_path / "coco.json").write_text(json.dumps(coco))
-    (tmp_path / "masks").mkdir()
-    for t in range(len(clip)):
-        cv2.imwrite(str(tmp_path / "masks" / f"{t:03d}.png"), clip.mask(t).astype(np.uint8) * 255)
-    out = tmp_path / "capture"
-    ckpt = str(root / "run" / "pretrained.pt")
-    assert main(["capture", str(video), "--out", str(out), "--checkpoint", ckpt, *smpl, "--keypoints", str(tmp_path / "coco.json"),
-                 "--masks", str(tmp_path / "masks"), "--iters", "2", "--batch", "1"]) == 0
-    motion = read_motion_npz(out / "motion.npz")
-    assert motion.body_model == "smpl" and motion.pose.shape == (4, 23, 3) and motion.joints3d.shape == (4, 24, 3)
-    assert (out / "motion.glb").is_file() and (out / "overlay.mp4").is_file()
-    assert (out / "motion.bvh").read_text().count("JOINT ") == 23  # 24 joints: the root and 23 more
-    body = load_body_model("smpl", smpl[1])
-    positions, _ = forward_kinematics(rest_pose(body, motion.shape), world_motion(motion, body))
-    from selfmocap.export.skeleton import body_to_world
-
-    assert np.abs(positions - body_to_world(motion.joints3d.astype(np.float64), motion.camera)).max() < 1e-4
+    out = capture_with_user_cues(list_clips(root / "data")[0], root / "run" / "pretrained.pt", smpl, tmp_path)
+    assert len(smpl_body.joint_names) == 24
+    check_exported_skeleton(out, smpl_body, frames=4)

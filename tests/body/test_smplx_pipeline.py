@@ -16,6 +16,7 @@ from selfmocap.data import list_clips
 from selfmocap.data.predictions import read_prediction
 from selfmocap.eval.evaluate import METRIC_KEYS
 from selfmocap.models.pretrained import load_pretrained
+from pipeline_helpers import capture_with_user_cues, check_exported_skeleton
 
 
 @pytest.fixture(scope="module")
@@ -60,41 +61,15 @@ def test_evaluate_smplx_predictions(smplx_run, method, tmp_path):
     assert overall["frames"] == 4 and all(math.isfinite(overall[k]) and overall[k] > 0 for k in METRIC_KEYS[:4])
 
 
-def test_capture_and_exports_with_smplx(smplx_run, tmp_path, capsys):
+def test_capture_and_exports_with_smplx(smplx_run, smplx_body, tmp_path, capsys):
     """capture with the SMPL-X checkpoint on a video of the clip, with the user's own keypoints and
     masks; the BVH carries SMPL-X's 22 body joints and the exported skeleton's forward kinematics
     reproduces the captured joints."""
-    import cv2
-
-    from selfmocap.body import load_body_model
-    from selfmocap.capture.demo import write_video
-    from selfmocap.export import read_motion_npz
-    from selfmocap.export.skeleton import body_to_world, forward_kinematics, rest_pose, world_motion
-
     root, path = smplx_run
-    clip = list_clips(root / "data")[0]
-    video = write_video((clip.rgb(t) for t in range(len(clip))), tmp_path / "smplx.mp4", clip.meta.fps)
-    kp = clip.labels.keypoints2d[:, :17]
-    coco = {
-        "images": [{"id": t, "file_name": f"{t:03d}.png"} for t in range(len(clip))],
-        "annotations": [{"image_id": t, "keypoints": np.concatenate([kp[t, :, :2] - 0.5, 2 * kp[t, :, 2:]], 1).ravel().tolist()}
-                        for t in range(len(clip))],
-    }
-    (tmp_path / "coco.json").write_text(json.dumps(coco))
-    (tmp_path / "masks").mkdir()
-    for t in range(len(clip)):
-        cv2.imwrite(str(tmp_path / "masks" / f"{t:03d}.png"), clip.mask(t).astype(np.uint8) * 255)
-    out = tmp_path / "capture"
     ckpt = str(root / "run" / "pretrained.pt")
-    assert main(["capture", str(video), "--out", str(out), "--checkpoint", ckpt, *path, "--keypoints", str(tmp_path / "coco.json"),
-                 "--masks", str(tmp_path / "masks"), "--iters", "2", "--batch", "1"]) == 0
-    motion = read_motion_npz(out / "motion.npz")
-    assert motion.body_model == "smplx" and motion.pose.shape == (4, 21, 3) and motion.joints3d.shape == (4, 22, 3)
-    assert (out / "motion.glb").is_file() and (out / "overlay.mp4").is_file()
-    assert (out / "motion.bvh").read_text().count("JOINT ") == 21  # 22 joints: the root and 21 more
-    body = load_body_model("smplx", path[1])
-    positions, _ = forward_kinematics(rest_pose(body, motion.shape), world_motion(motion, body))
-    assert np.abs(positions - body_to_world(motion.joints3d.astype(np.float64), motion.camera)).max() < 1e-4
+    out = capture_with_user_cues(list_clips(root / "data")[0], ckpt, path, tmp_path)
+    assert len(smplx_body.joint_names) == 22
+    check_exported_skeleton(out, smplx_body, frames=4)
     # an SMPL-X checkpoint with --body-model smpl is refused in one line
     capsys.readouterr()
     assert main(["predict", "--data", str(root / "data"), "--out", str(tmp_path / "p"), "--checkpoint", ckpt,
