@@ -40,7 +40,7 @@ from selfmocap.adapt.optimize import METHOD_NAMES, OptimizeConfig, optimize_clip
 from selfmocap.adapt.replay import open_replay
 from selfmocap.body import load_body_model
 from selfmocap.data.clip import Clip, list_clips
-from selfmocap.data.predictions import ClipPrediction
+from selfmocap.data.predictions import ClipPrediction, write_prediction
 from selfmocap.eval.evaluate import clip_errors, summarise
 from selfmocap.models.pretrained import load_pretrained
 from selfmocap.synth.run import SynthConfig, generate
@@ -84,6 +84,13 @@ def _predict_all(net, body, inputs: list[ClipInputs], sigma: float, vertices: bo
     return {i.clip_id: predict_clip(net, body, i, sigma, vertices=vertices) for i in inputs}
 
 
+def _keep(preds: dict[str, ClipPrediction], pred_dir: Path) -> dict[str, ClipPrediction]:
+    """Write a row's predictions under ``OUT/predictions/`` (for later analysis), return them."""
+    for clip_id, pred in preds.items():
+        write_prediction(pred_dir, clip_id, pred)
+    return preds
+
+
 def run_bench(config: BenchConfig) -> dict:
     started = time.perf_counter()
     scale = QUICK if config.quick else FULL
@@ -112,10 +119,11 @@ def run_bench(config: BenchConfig) -> dict:
                 oc = OptimizeConfig(data=data[split], out=out, init=init, iters=scale.optimize_iters, batch=scale.batch, input=input_config)
                 preds = {i.clip_id: optimize_clip(c, i, body, oc, progress=False) for c, i in tqdm(list(zip(clips[split], inputs[split])), desc=f"{METHOD_NAMES[init]} {split} {mode}")}
                 rows[METHOD_NAMES[init]] = _scores(clips[split], preds, body)["overall"]
-            rows["pretrained"] = _scores(clips[split], _predict_all(pretrained.model, body, inputs[split], sigma), body)["overall"]
+            kept = out / "predictions" / f"{split}-{mode}"
+            rows["pretrained"] = _scores(clips[split], _keep(_predict_all(pretrained.model, body, inputs[split], sigma), kept / "pretrained"), body)["overall"]
             net = adapt_network(copy.deepcopy(pretrained.model), body, inputs[split], adapt_options, ObjectiveConfig(), sigma,
                                 progress=f"adapt {split} {mode}")
-            adapted = _predict_all(net, body, inputs[split], sigma)
+            adapted = _keep(_predict_all(net, body, inputs[split], sigma), kept / "pretrained+self-sup")
             rows["pretrained+self-sup"] = _scores(clips[split], adapted, body)["overall"]
             results["tables"][f"{split}/{mode}"] = rows
             results["drift_guards"][f"{split}/{mode}"] = {
@@ -124,6 +132,8 @@ def run_bench(config: BenchConfig) -> dict:
             }
             if split == "shift" and mode == "estimated":
                 results["figure4"] = figure4(out / "figure4.png", clips, inputs, pretrained.model, net, body, sigma)
+            results["seconds"] = time.perf_counter() - started
+            write_outputs(results, out, partial=True)  # a long run that is stopped keeps what it measured
         results["figure3"][mode] = figure3_curves(pretrained.model, body, clips["test"], inputs["test"], scale, sigma)
     plot_figure3(results["figure3"], out / "figure3.png")
     results["seconds"] = time.perf_counter() - started
@@ -269,9 +279,12 @@ def format_tables(results: dict) -> str:
     return "\n".join(lines)
 
 
-def write_outputs(results: dict, out: Path) -> None:
+def write_outputs(results: dict, out: Path, partial: bool = False) -> None:
+    """``partial``: written while the bench runs, marked so in the table and the JSON."""
+    results = {**results, "partial": partial}
     cfg.atomic_write_text(out / "results.json", json.dumps(results, indent=1))
-    cfg.atomic_write_text(out / "tables.md", format_tables(results) + f"\n\nWall time: {results['seconds'] / 60:.1f} min\n")
+    note = "PARTIAL: the bench was still running when this was written.\n\n" if partial else ""
+    cfg.atomic_write_text(out / "tables.md", note + format_tables(results) + f"\n\nWall time: {results['seconds'] / 60:.1f} min\n")
     with open(out / "results.csv", "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["split", "inputs", "method", "surface_mm", "per_joint_mm", "recon_mm", "pa_mpjpe_mm", "accel_mm", "frames"])
