@@ -29,6 +29,7 @@ from selfmocap.body import BodyModelConfig
 from selfmocap.body.model import BodyModel, BodyOutput
 from selfmocap.data.clip import Clip, clips_body_model, list_clips
 from selfmocap.data.predictions import ClipPrediction, read_prediction
+from selfmocap.eval.decompose import clip_error_parts, format_parts, summarise_parts
 from selfmocap.eval.metrics import METRIC_KEYPOINTS, acceleration_error, body_errors, camera_oriented
 from selfmocap.geometry.camera import euler_to_rotmat
 
@@ -40,6 +41,7 @@ class EvaluateConfig:
     pred: Path = cfg.field(help="predictions folder (written by predict, adapt or optimize)")
     data: Path = cfg.field(help="the clips the predictions are for, with their ground truth")
     json: Path | None = cfg.field(None, help="also write the metrics as JSON to this file")
+    decompose: bool = cfg.field(False, help="also split the per-joint error into global orientation, body size and pose (analysis, eval/decompose.py)")
     body: BodyModelConfig = field(default_factory=BodyModelConfig)
 
 
@@ -98,11 +100,13 @@ def summarise(per_clip: dict[str, dict]) -> dict:
     return {"overall": overall, "clips": clips}
 
 
-def evaluate(pred_dir: Path, data: Path, body: BodyModel | None = None, body_config: BodyModelConfig | None = None) -> dict:
+def evaluate(pred_dir: Path, data: Path, body: BodyModel | None = None, body_config: BodyModelConfig | None = None,
+             decompose: bool = False) -> dict:
     """Metrics of every clip in ``data`` that has a prediction in ``pred_dir``.
 
     The body model is ``body``, else the one the clips record, loaded through ``body_config``
     (``--body-model`` / ``--body-model-path``); predictions of another body model are refused.
+    ``decompose`` adds ``"decomposition"``: the parts of the per-joint error (``eval/decompose.py``).
     """
     body_config = body_config or BodyModelConfig()
     clips = list_clips(data, body=body_config)
@@ -121,7 +125,10 @@ def evaluate(pred_dir: Path, data: Path, body: BodyModel | None = None, body_con
     genders = {c.meta.gender for c in found.values()}
     truths = {g: _gendered(body, body_config, g) for g in genders}
     per_clip = {cid: clip_errors(c, preds[cid], body, truths[c.meta.gender]) for cid, c in sorted(found.items())}
-    return summarise(per_clip)
+    result = summarise(per_clip)
+    if decompose:
+        result["decomposition"] = summarise_parts({cid: clip_error_parts(c, preds[cid], body, truths[c.meta.gender]) for cid, c in sorted(found.items())})
+    return result
 
 
 def _gendered(body: BodyModel, config: BodyModelConfig, gender: str) -> BodyModel:
@@ -151,8 +158,10 @@ def format_table(result: dict) -> str:
 
 
 def run_evaluate(config: EvaluateConfig) -> dict:
-    result = evaluate(config.pred, config.data, body_config=config.body)
+    result = evaluate(config.pred, config.data, body_config=config.body, decompose=config.decompose)
     print(format_table(result))
+    if config.decompose:
+        print("\n" + format_parts(result["decomposition"]))
     if config.json is not None:
         cfg.atomic_write_text(config.json, json.dumps(result, indent=1))
     return result
