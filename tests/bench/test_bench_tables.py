@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from selfmocap.bench.run import format_tables, write_outputs
+from selfmocap.eval.decompose import PART_KEYS
 
 
 def _row(pj):
@@ -21,6 +22,8 @@ def test_tables_and_outputs(tmp_path):
         },
         "drift_guards": {"shift/oracle": {"pretrained": _row(150.0), "self-sup (frozen BN, prior 0.1)": _row(120.0),
                                           "--batchnorm adapt": _row(130.0), "--prior 0": _row(121.0), "+ replay": _row(110.0)}},
+        "decomposition": {"shift/oracle": {"pretrained": {**dict.fromkeys(PART_KEYS, 1.0), "per_joint_mm": 150.0, "size_pct": 17.5, "frames": 10},
+                                           "pretrained+self-sup": {**dict.fromkeys(PART_KEYS, 2.0), "frames": 10}}},
         "figure3": {"oracle": {"Lk": [(0, 100.0), (10, 90.0)], "Lk+Ls": [(0, 100.0), (10, 85.0)], "Lk+Ls+Lm": [(0, 100.0), (10, 80.0)]}},
         "figure4": {"shift_mask_iou_given": 0.7, "shift_mask_iou_adapted_mesh": 0.8, "frames": 10},
         "seconds": 60.0,
@@ -30,7 +33,13 @@ def test_tables_and_outputs(tmp_path):
     assert "Lk+Ls+Lm 80.0 mm" in text
     assert "### Drift guards (shift split), oracle inputs" in text
     assert "| + replay | 110.0 | 132.0 | 10 |" in text  # per-joint, then surface (1.2 x per-joint)
+    assert "### Where the per-joint error is (shift split, oracle inputs" in text
+    assert "| pretrained | 150.0 | 1.0 | 1.0 | 1.0 | 1.0 | 1.0 | 17.5 | 1.0 |" in text  # PART_KEYS order
     write_outputs(results, tmp_path)
+    assert "PARTIAL" not in (tmp_path / "tables.md").read_text()
+    write_outputs(results, tmp_path / "partial", partial=True)
+    assert (tmp_path / "partial" / "tables.md").read_text().startswith("PARTIAL")
+    assert json.loads((tmp_path / "partial" / "results.json").read_text())["partial"] is True
     assert json.loads((tmp_path / "results.json").read_text())["tables"]["shift/oracle"]["pretrained"]["per_joint_mm"] == 150.0
     csv_lines = (tmp_path / "results.csv").read_text().splitlines()
     assert len(csv_lines) == 1 + 5 + 3 + 5

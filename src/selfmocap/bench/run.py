@@ -41,6 +41,7 @@ from selfmocap.adapt.replay import open_replay
 from selfmocap.body import load_body_model
 from selfmocap.data.clip import Clip, list_clips
 from selfmocap.data.predictions import ClipPrediction, write_prediction
+from selfmocap.eval.decompose import PART_KEYS, clip_error_parts, summarise_parts
 from selfmocap.eval.evaluate import clip_errors, summarise
 from selfmocap.models.pretrained import load_pretrained
 from selfmocap.synth.run import SynthConfig, generate
@@ -109,6 +110,7 @@ def run_bench(config: BenchConfig) -> dict:
     replay_data = out / "data" / "replay-train"
     generate(SynthConfig(out=replay_data, split="train", clips=scale.replay_clips, frames=scale.replay_frames, seed=config.seed, workers=config.workers))
     results["drift_guards"] = {}
+    results["decomposition"] = {}
     for mode in MODES:
         input_config = InputConfig(inputs=mode)
         inputs = {s: [prepare_inputs(c, input_config) for c in tqdm(clips[s], desc=f"inputs {s} {mode}")] for s in clips}
@@ -120,12 +122,17 @@ def run_bench(config: BenchConfig) -> dict:
                 preds = {i.clip_id: optimize_clip(c, i, body, oc, progress=False) for c, i in tqdm(list(zip(clips[split], inputs[split])), desc=f"{METHOD_NAMES[init]} {split} {mode}")}
                 rows[METHOD_NAMES[init]] = _scores(clips[split], preds, body)["overall"]
             kept = out / "predictions" / f"{split}-{mode}"
-            rows["pretrained"] = _scores(clips[split], _keep(_predict_all(pretrained.model, body, inputs[split], sigma), kept / "pretrained"), body)["overall"]
+            pretrained_preds = _keep(_predict_all(pretrained.model, body, inputs[split], sigma), kept / "pretrained")
+            rows["pretrained"] = _scores(clips[split], pretrained_preds, body)["overall"]
             net = adapt_network(copy.deepcopy(pretrained.model), body, inputs[split], adapt_options, ObjectiveConfig(), sigma,
                                 progress=f"adapt {split} {mode}")
             adapted = _keep(_predict_all(net, body, inputs[split], sigma), kept / "pretrained+self-sup")
             rows["pretrained+self-sup"] = _scores(clips[split], adapted, body)["overall"]
             results["tables"][f"{split}/{mode}"] = rows
+            results["decomposition"][f"{split}/{mode}"] = {
+                name: summarise_parts({c.meta.clip_id: clip_error_parts(c, p[c.meta.clip_id], body) for c in clips[split]})["overall"]
+                for name, p in (("pretrained", pretrained_preds), ("pretrained+self-sup", adapted))
+            }
             results["drift_guards"][f"{split}/{mode}"] = {
                 "pretrained": rows["pretrained"], GUARD_DEFAULT: rows["pretrained+self-sup"],
                 **drift_guard_rows(pretrained, body, clips[split], inputs[split], adapt_options, replay_data, sigma, f"{split} {mode}"),
@@ -268,6 +275,12 @@ def format_tables(results: dict) -> str:
                   "|---" * (len(GUARD_COLUMNS) + 2) + "|"]
         for method, m in rows.items():
             lines.append(f"| {method} | " + " | ".join(f(m[c]) for c in GUARD_COLUMNS) + f" | {m['frames']} |")
+        lines.append("")
+    for key, rows in results.get("decomposition", {}).items():
+        split, mode = key.split("/")
+        lines += [f"### Where the per-joint error is ({split} split, {mode} inputs; analysis with the ground truth, docs/evaluation.md)", "",
+                  "| method | " + " | ".join(PART_KEYS) + " |", "|---" * (len(PART_KEYS) + 1) + "|"]
+        lines += [f"| {method} | " + " | ".join(f(m[k]) for k in PART_KEYS) + " |" for method, m in rows.items()]
         lines.append("")
     for mode, curves in results["figure3"].items():
         final = ", ".join(f"{name} {points[-1][1]:.1f} mm" for name, points in curves.items())
