@@ -43,7 +43,7 @@ from selfmocap.models.pretrained import checkpoint_body, load_pretrained
 class AdaptOptions:
     """Optimisation of the network weights on the test frames."""
 
-    iters: int = cfg.field(120, help="gradient steps (each on --batch frame pairs)")
+    iters: int = cfg.field(480, help="gradient steps (each on --batch frame pairs); 480 chosen on the development splits (docs/adaptation.md)")
     lr: float = cfg.field(1e-5, help="Adam learning rate (the paper: plain gradient descent at 1e-4; docs/adaptation.md)")
     batch: int = cfg.field(8, help="frame pairs (t, t + gap) per step")
     batchnorm: Literal["frozen", "adapt"] = cfg.field("frozen", help="batch-norm statistics: keep the pretraining ones, or re-estimate on test frames")
