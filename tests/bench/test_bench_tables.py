@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from selfmocap.bench.run import format_tables, write_outputs
 from selfmocap.eval.decompose import PART_KEYS
 
@@ -45,3 +47,42 @@ def test_tables_and_outputs(tmp_path):
     assert len(csv_lines) == 1 + 5 + 3 + 5
     assert csv_lines[-1].startswith("shift,oracle,drift-guards: + replay,132.0,110.0,")
     assert json.loads((tmp_path / "results.json").read_text())["drift_guards"]["shift/oracle"]["--prior 0"]["per_joint_mm"] == 121.0
+
+
+def _half(mode: str, per_joint: float, figure4: bool) -> dict:
+    results = {
+        "scale": {"clips": 2}, "seed": 100, "checkpoint": "shipped", "seconds": 30.0,
+        "tables": {f"test/{mode}": {"optimization": _row(300.0), "pretrained": _row(100.0), "pretrained+self-sup": _row(per_joint)}},
+        "drift_guards": {}, "decomposition": {},
+        "figure3": {mode: {"Lk": [(0, 100.0), (10, 90.0)], "Lk+Ls": [(0, 100.0), (10, 85.0)], "Lk+Ls+Lm": [(0, 100.0), (10, per_joint)]}},
+    }
+    if figure4:
+        results["figure4"] = {"shift_mask_iou_given": 0.7, "shift_mask_iou_adapted_mesh": 0.8, "frames": 10}
+    return results
+
+
+def test_combine_halves(tmp_path):
+    """`--inputs oracle` and `--inputs estimated` runs join into one set of tables; a partial run or
+    one of another scale is refused."""
+    from selfmocap.bench.run import combine_results
+
+    for name, mode, pj, f4 in (("o", "oracle", 70.0, False), ("e", "estimated", 80.0, True)):
+        write_outputs(_half(mode, pj, f4), tmp_path / name)
+        if f4:
+            (tmp_path / name / "figure4.png").write_bytes(b"png")
+    joined = combine_results([tmp_path / "o", tmp_path / "e"], tmp_path / "all")
+    assert set(joined["tables"]) == {"test/oracle", "test/estimated"} and set(joined["figure3"]) == {"oracle", "estimated"}
+    assert joined["seconds"] == 60.0 and joined["figure4"]["frames"] == 10
+    text = (tmp_path / "all" / "tables.md").read_text()
+    assert "Table 1 (test split), oracle inputs" in text and "Table 1 (test split), estimated inputs" in text
+    assert (tmp_path / "all" / "figure3.png").is_file() and (tmp_path / "all" / "figure4.png").read_bytes() == b"png"
+
+    write_outputs(_half("oracle", 70.0, False), tmp_path / "p", partial=True)
+    with pytest.raises(ValueError, match="partial"):
+        combine_results([tmp_path / "p", tmp_path / "e"], tmp_path / "x")
+    other = _half("oracle", 70.0, False) | {"scale": {"clips": 8}}
+    write_outputs(other, tmp_path / "s")
+    with pytest.raises(ValueError, match="another scale"):
+        combine_results([tmp_path / "s", tmp_path / "e"], tmp_path / "x")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        combine_results([tmp_path / "nothing"], tmp_path / "x")

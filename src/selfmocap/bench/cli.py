@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from selfmocap import config as cfg
 from selfmocap.cli import Command, UserError
@@ -15,10 +16,17 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from selfmocap.bench.run import BenchConfig, format_tables, run_bench
+    from selfmocap.bench.run import BenchConfig, combine_results, format_tables, run_bench
     from selfmocap.models.pretrained import CheckpointError, load_pretrained
 
     config = cfg.from_args(BenchConfig, args)
+    if config.combine:
+        try:
+            print(format_tables(combine_results([Path(f) for f in config.combine.split(",") if f], config.out)))
+        except (FileNotFoundError, ValueError) as err:
+            raise UserError(str(err)) from None
+        print(f"combined tables and Figure 3 in {config.out}")
+        return 0
     try:
         load_pretrained(config.checkpoint)
     except CheckpointError as err:

@@ -23,9 +23,11 @@ from __future__ import annotations
 import copy
 import csv
 import json
+import shutil
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -54,6 +56,9 @@ class BenchConfig:
     checkpoint: Path | None = cfg.field(None, help="pretrained network (default: the shipped checkpoint)")
     seed: int = cfg.field(100, help="seed of the bench's synthetic clips (disjoint from the model card's)")
     workers: int = cfg.field(2, help="synth worker processes")
+    inputs: Literal["both", "oracle", "estimated"] = cfg.field(
+        "both", help="which input mode's rows to compute; run the two halves at once (two processes or machines) and join them with --combine")
+    combine: str | None = cfg.field(None, help="instead of running: join the results of bench folders A,B (comma-separated; same scale, seed, checkpoint) into --out")
 
 
 @dataclass(frozen=True)
@@ -105,13 +110,13 @@ def run_bench(config: BenchConfig) -> dict:
         data[split] = out / "data" / split
         generate(SynthConfig(out=data[split], split=split, clips=scale.clips, frames=scale.frames, seed=config.seed, workers=config.workers))
     clips = {s: list_clips(d) for s, d in data.items()}
-    results: dict = {"scale": scale.__dict__, "checkpoint": str(config.checkpoint or "shipped"), "tables": {}, "figure3": {}}
+    results: dict = {"scale": scale.__dict__, "seed": config.seed, "checkpoint": str(config.checkpoint or "shipped"), "tables": {}, "figure3": {}}
     adapt_options = AdaptOptions(iters=scale.adapt_iters, batch=scale.batch)
     replay_data = out / "data" / "replay-train"
     generate(SynthConfig(out=replay_data, split="train", clips=scale.replay_clips, frames=scale.replay_frames, seed=config.seed, workers=config.workers))
     results["drift_guards"] = {}
     results["decomposition"] = {}
-    for mode in MODES:
+    for mode in MODES if config.inputs == "both" else (config.inputs,):
         input_config = InputConfig(inputs=mode)
         inputs = {s: [prepare_inputs(c, input_config) for c in tqdm(clips[s], desc=f"inputs {s} {mode}")] for s in clips}
         for split in ("test", "shift"):
@@ -144,6 +149,37 @@ def run_bench(config: BenchConfig) -> dict:
         results["figure3"][mode] = figure3_curves(pretrained.model, body, clips["test"], inputs["test"], scale, sigma)
     plot_figure3(results["figure3"], out / "figure3.png")
     results["seconds"] = time.perf_counter() - started
+    write_outputs(results, out)
+    return results
+
+
+def combine_results(folders: list[Path], out: Path) -> dict:
+    """Join the ``results.json`` of bench runs that computed different input modes (``--inputs``)
+    of the same scale, seed and checkpoint; write the joined tables and Figure 3 into ``out``.
+    The wall time is the sum of the runs' (the work done, not the elapsed time)."""
+    parts = []
+    for folder in folders:
+        path = Path(folder) / "results.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} does not exist: --combine takes folders written by selfmocap bench")
+        parts.append(json.loads(path.read_text()))
+    for part, folder in zip(parts, folders):
+        if part.get("partial"):
+            raise ValueError(f"{folder} holds a partial bench run: let it finish before --combine")
+        if (part["scale"], part.get("seed"), part["checkpoint"]) != (parts[0]["scale"], parts[0].get("seed"), parts[0]["checkpoint"]):
+            raise ValueError(f"{folder} was run with another scale, seed or checkpoint than {folders[0]}: only halves of one bench combine")
+    results = {"scale": parts[0]["scale"], "seed": parts[0].get("seed"), "checkpoint": parts[0]["checkpoint"], "combined_from": [str(f) for f in folders]}
+    for key in ("tables", "drift_guards", "decomposition", "figure3"):
+        results[key] = {k: v for part in parts for k, v in part.get(key, {}).items()}
+    for part, folder in zip(parts, folders):
+        if "figure4" in part:
+            results["figure4"] = part["figure4"]
+            out.mkdir(parents=True, exist_ok=True)
+            if Path(folder).resolve() != out.resolve():
+                shutil.copyfile(Path(folder) / "figure4.png", out / "figure4.png")
+    results["seconds"] = sum(part["seconds"] for part in parts)
+    out.mkdir(parents=True, exist_ok=True)
+    plot_figure3(results["figure3"], out / "figure3.png")
     write_outputs(results, out)
     return results
 
