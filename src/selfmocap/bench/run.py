@@ -69,12 +69,16 @@ class Scale:
     optimize_iters: int
     figure_every: int
     batch: int  #: frame pairs per step, adaptation and optimization alike
+    drift_guards: bool  #: compute the drift-guards table (three more adaptations per split and input mode)
     replay_clips: int  #: synthetic training clips of the drift-guards table's replay row
     replay_frames: int
 
 
-QUICK = Scale(clips=2, frames=16, adapt_iters=30, optimize_iters=30, figure_every=10, batch=4, replay_clips=4, replay_frames=8)
-FULL = Scale(clips=8, frames=30, adapt_iters=150, optimize_iters=150, figure_every=25, batch=8, replay_clips=16, replay_frames=16)
+QUICK = Scale(clips=2, frames=16, adapt_iters=30, optimize_iters=30, figure_every=10, batch=4, drift_guards=True, replay_clips=4, replay_frames=8)
+#: The full run adapts for the method's default number of steps (``AdaptOptions.iters``, about 16
+#: passes over a split's pairs); at that length the drift guards would add six adaptations per input
+#: mode (about an hour on two cores), so their table comes from the quick run (docs/bench.md).
+FULL = Scale(clips=8, frames=30, adapt_iters=AdaptOptions.iters, optimize_iters=150, figure_every=40, batch=8, drift_guards=False, replay_clips=16, replay_frames=16)
 #: The drift-guards table: its default-adaptation row and its columns.
 GUARD_DEFAULT = "self-sup (frozen BN, prior 0.1)"
 GUARD_COLUMNS = ("per_joint_mm", "surface_mm")
@@ -113,7 +117,8 @@ def run_bench(config: BenchConfig) -> dict:
     results: dict = {"scale": scale.__dict__, "seed": config.seed, "checkpoint": str(config.checkpoint or "shipped"), "tables": {}, "figure3": {}}
     adapt_options = AdaptOptions(iters=scale.adapt_iters, batch=scale.batch)
     replay_data = out / "data" / "replay-train"
-    generate(SynthConfig(out=replay_data, split="train", clips=scale.replay_clips, frames=scale.replay_frames, seed=config.seed, workers=config.workers))
+    if scale.drift_guards:
+        generate(SynthConfig(out=replay_data, split="train", clips=scale.replay_clips, frames=scale.replay_frames, seed=config.seed, workers=config.workers))
     results["drift_guards"] = {}
     results["decomposition"] = {}
     for mode in MODES if config.inputs == "both" else (config.inputs,):
@@ -129,8 +134,10 @@ def run_bench(config: BenchConfig) -> dict:
             kept = out / "predictions" / f"{split}-{mode}"
             pretrained_preds = _keep(_predict_all(pretrained.model, body, inputs[split], sigma), kept / "pretrained")
             rows["pretrained"] = _scores(clips[split], pretrained_preds, body)["overall"]
+            # On test, the default adaptation is also Figure 3's Lk+Ls+Lm curve: record it on the way.
+            curve = _ErrorCurve(pretrained.model, body, clips[split], inputs[split], scale, sigma) if split == "test" else None
             net = adapt_network(copy.deepcopy(pretrained.model), body, inputs[split], adapt_options, ObjectiveConfig(), sigma,
-                                progress=f"adapt {split} {mode}")
+                                progress=f"adapt {split} {mode}", callback=curve)
             adapted = _keep(_predict_all(net, body, inputs[split], sigma), kept / "pretrained+self-sup")
             rows["pretrained+self-sup"] = _scores(clips[split], adapted, body)["overall"]
             results["tables"][f"{split}/{mode}"] = rows
@@ -138,15 +145,18 @@ def run_bench(config: BenchConfig) -> dict:
                 name: summarise_parts({c.meta.clip_id: clip_error_parts(c, p[c.meta.clip_id], body) for c in clips[split]})["overall"]
                 for name, p in (("pretrained", pretrained_preds), ("pretrained+self-sup", adapted))
             }
-            results["drift_guards"][f"{split}/{mode}"] = {
-                "pretrained": rows["pretrained"], GUARD_DEFAULT: rows["pretrained+self-sup"],
-                **drift_guard_rows(pretrained, body, clips[split], inputs[split], adapt_options, replay_data, sigma, f"{split} {mode}"),
-            }
+            if scale.drift_guards:
+                results["drift_guards"][f"{split}/{mode}"] = {
+                    "pretrained": rows["pretrained"], GUARD_DEFAULT: rows["pretrained+self-sup"],
+                    **drift_guard_rows(pretrained, body, clips[split], inputs[split], adapt_options, replay_data, sigma, f"{split} {mode}"),
+                }
             if split == "shift" and mode == "estimated":
                 results["figure4"] = figure4(out / "figure4.png", clips, inputs, pretrained.model, net, body, sigma)
             results["seconds"] = time.perf_counter() - started
             write_outputs(results, out, partial=True)  # a long run that is stopped keeps what it measured
-        results["figure3"][mode] = figure3_curves(pretrained.model, body, clips["test"], inputs["test"], scale, sigma)
+            if curve is not None:
+                test_curve = curve.points
+        results["figure3"][mode] = figure3_curves(pretrained.model, body, clips["test"], inputs["test"], scale, sigma, {"Lk+Ls+Lm": test_curve})
     plot_figure3(results["figure3"], out / "figure3.png")
     results["seconds"] = time.perf_counter() - started
     write_outputs(results, out)
@@ -200,20 +210,34 @@ def drift_guard_rows(pretrained, body, clips, inputs, options: AdaptOptions, rep
     return rows
 
 
-def figure3_curves(model, body, clips, inputs, scale: Scale, sigma: float) -> dict:
-    """Per-joint error (mm) every ``figure_every`` steps of adaptation, per loss combination."""
+class _ErrorCurve:
+    """An ``adapt_network`` callback: the per-joint error (mm) at step 0 and every ``figure_every`` steps."""
+
+    def __init__(self, model, body, clips, inputs, scale: Scale, sigma: float):
+        self.body, self.clips, self.inputs, self.sigma, self.every = body, clips, inputs, sigma, scale.figure_every
+        self.points = [(0, self._error(model))]
+
+    def _error(self, net) -> float:
+        return _scores(self.clips, _predict_all(net, self.body, self.inputs, self.sigma), self.body)["overall"]["per_joint_mm"]
+
+    def __call__(self, step: int, net) -> None:
+        if (step + 1) % self.every == 0:
+            net.eval()
+            self.points.append((step + 1, self._error(net)))
+
+
+def figure3_curves(model, body, clips, inputs, scale: Scale, sigma: float, done: dict | None = None) -> dict:
+    """Per-joint error (mm) every ``figure_every`` steps of adaptation, per loss combination;
+    ``done`` holds curves already recorded (the default adaptation's, with the same options)."""
     curves = {}
     for name, losses in FIGURE3_LOSSES:
-        points = [(0, _scores(clips, _predict_all(model, body, inputs, sigma), body)["overall"]["per_joint_mm"])]
-
-        def callback(step, net):
-            if (step + 1) % scale.figure_every == 0:
-                net.eval()
-                points.append((step + 1, _scores(clips, _predict_all(net, body, inputs, sigma), body)["overall"]["per_joint_mm"]))
-
+        if done and name in done:
+            curves[name] = done[name]
+            continue
+        curve = _ErrorCurve(model, body, clips, inputs, scale, sigma)
         adapt_network(copy.deepcopy(model), body, inputs, AdaptOptions(iters=scale.adapt_iters, batch=scale.batch), ObjectiveConfig(losses=losses),
-                      sigma, progress=f"figure 3 {name}", callback=callback)
-        curves[name] = points
+                      sigma, progress=f"figure 3 {name}", callback=curve)
+        curves[name] = curve.points
     return curves
 
 
