@@ -1,6 +1,9 @@
-"""Shared fixtures: the Anny body model is loaded once per test session."""
+"""Shared fixtures: the Anny body model is loaded once per test session; a tiny shift clip and a
+tiny random network, so adaptation and bench tests need no shipped checkpoint."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import pytest
 import torch
@@ -48,3 +51,37 @@ def smplx_body(tiny_smplx_path):
     from selfmocap.body import load_body_model
 
     return load_body_model("smplx", tiny_smplx_path)
+
+
+@pytest.fixture(scope="session")
+def tiny_clips(tmp_path_factory):
+    from selfmocap.synth.run import SynthConfig, generate
+
+    out = tmp_path_factory.mktemp("adapt") / "shift"
+    generate(SynthConfig(out=out, split="shift", clips=2, frames=5, seed=1, size=96))
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory):
+    from selfmocap.data.frames import FrameConfig
+    from selfmocap.models.network import MocapNet, NetworkConfig
+    from selfmocap.models.pretrained import ModelCard, export_pretrained
+
+    torch.manual_seed(0)
+    config = NetworkConfig(width=4, fc_factor=4)
+    card = ModelCard(
+        network=dataclasses.asdict(config), frames=dataclasses.asdict(FrameConfig()), recipe={}, data={}, metrics={},
+        step=0, images_seen=0, versions={}, created="test",
+    )
+    return export_pretrained(MocapNet(config), card, tmp_path_factory.mktemp("ckpt") / "tiny.pt")
+
+
+@pytest.fixture(scope="session")
+def tiny_train_clips(tmp_path_factory):
+    """Synthetic training clips for the replay term (another split and seed than ``tiny_clips``)."""
+    from selfmocap.synth.run import SynthConfig, generate
+
+    out = tmp_path_factory.mktemp("replay") / "train"
+    generate(SynthConfig(out=out, split="train", clips=2, frames=3, seed=2, size=96))
+    return out

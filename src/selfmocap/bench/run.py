@@ -86,6 +86,11 @@ MODES = ("oracle", "estimated")
 FIGURE3_LOSSES = (("Lk", "kpt"), ("Lk+Ls", "kpt,seg"), ("Lk+Ls+Lm", "kpt,seg,motion"))
 
 
+def _adapt_options(scale: Scale) -> AdaptOptions:
+    """Every adaptation of the bench: the defaults, at the scale's step count and batch."""
+    return AdaptOptions(iters=scale.adapt_iters, batch=scale.batch)
+
+
 def _scores(clips: list[Clip], preds: dict[str, ClipPrediction], body) -> dict:
     return summarise({c.meta.clip_id: clip_errors(c, preds[c.meta.clip_id], body) for c in clips})
 
@@ -115,7 +120,7 @@ def run_bench(config: BenchConfig) -> dict:
         generate(SynthConfig(out=data[split], split=split, clips=scale.clips, frames=scale.frames, seed=config.seed, workers=config.workers))
     clips = {s: list_clips(d) for s, d in data.items()}
     results: dict = {"scale": scale.__dict__, "seed": config.seed, "checkpoint": str(config.checkpoint or "shipped"), "tables": {}, "figure3": {}}
-    adapt_options = AdaptOptions(iters=scale.adapt_iters, batch=scale.batch)
+    adapt_options = _adapt_options(scale)
     replay_data = out / "data" / "replay-train"
     if scale.drift_guards:
         generate(SynthConfig(out=replay_data, split="train", clips=scale.replay_clips, frames=scale.replay_frames, seed=config.seed, workers=config.workers))
@@ -235,7 +240,7 @@ def figure3_curves(model, body, clips, inputs, scale: Scale, sigma: float, done:
             curves[name] = done[name]
             continue
         curve = _ErrorCurve(model, body, clips, inputs, scale, sigma)
-        adapt_network(copy.deepcopy(model), body, inputs, AdaptOptions(iters=scale.adapt_iters, batch=scale.batch), ObjectiveConfig(losses=losses),
+        adapt_network(copy.deepcopy(model), body, inputs, _adapt_options(scale), ObjectiveConfig(losses=losses),
                       sigma, progress=f"figure 3 {name}", callback=curve)
         curves[name] = curve.points
     return curves
