@@ -75,8 +75,8 @@ class Scale:
 
 
 QUICK = Scale(clips=2, frames=16, adapt_iters=30, optimize_iters=30, figure_every=10, batch=4, drift_guards=True, replay_clips=4, replay_frames=8)
-#: The full run adapts for the method's default number of steps (``AdaptOptions.iters``, about 16
-#: passes over a split's pairs); at that length the drift guards would add six adaptations per input
+#: The full run adapts for the method's default number of steps (``AdaptOptions.iters``, about 17
+#: passes over a split's 224 frame pairs); at that length the drift guards would add six adaptations per input
 #: mode (about an hour on two cores), so their table comes from the quick run (docs/bench.md).
 FULL = Scale(clips=8, frames=30, adapt_iters=AdaptOptions.iters, optimize_iters=150, figure_every=40, batch=8, drift_guards=False, replay_clips=16, replay_frames=16)
 #: The drift-guards table: its default-adaptation row and its columns.
