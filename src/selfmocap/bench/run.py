@@ -23,7 +23,6 @@ from __future__ import annotations
 import copy
 import csv
 import json
-import shutil
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -42,7 +41,7 @@ from selfmocap.adapt.optimize import METHOD_NAMES, OptimizeConfig, optimize_clip
 from selfmocap.adapt.replay import open_replay
 from selfmocap.body import load_body_model
 from selfmocap.data.clip import Clip, list_clips
-from selfmocap.data.predictions import ClipPrediction, write_prediction
+from selfmocap.data.predictions import ClipPrediction, read_prediction, write_prediction
 from selfmocap.eval.decompose import PART_KEYS, clip_error_parts, summarise_parts
 from selfmocap.eval.evaluate import clip_errors, summarise
 from selfmocap.models.pretrained import load_pretrained
@@ -129,6 +128,7 @@ def run_bench(config: BenchConfig) -> dict:
     for mode in MODES if config.inputs == "both" else (config.inputs,):
         input_config = InputConfig(inputs=mode)
         inputs = {s: [prepare_inputs(c, input_config) for c in tqdm(clips[s], desc=f"inputs {s} {mode}")] for s in clips}
+        shown: dict[str, dict[str, dict[str, ClipPrediction]]] = {}  # split -> method -> clip -> prediction
         for split in ("test", "shift"):
             rows = {}
             opt_inits = ("random", "gt-rotation", "gt-rotation-translation") if split == "test" else ("random",)
@@ -155,8 +155,9 @@ def run_bench(config: BenchConfig) -> dict:
                     "pretrained": rows["pretrained"], GUARD_DEFAULT: rows["pretrained+self-sup"],
                     **drift_guard_rows(pretrained, body, clips[split], inputs[split], adapt_options, replay_data, sigma, f"{split} {mode}"),
                 }
+            shown[split] = {"pretrained": pretrained_preds, "pretrained+self-sup": adapted}
             if split == "shift" and mode == "estimated":
-                results["figure4"] = figure4(out / "figure4.png", clips, inputs, pretrained.model, net, body, sigma)
+                results["figure4"] = figure4(out / "figure4.png", clips, inputs, shown, body)
             results["seconds"] = time.perf_counter() - started
             write_outputs(results, out, partial=True)  # a long run that is stopped keeps what it measured
             if curve is not None:
@@ -186,14 +187,11 @@ def combine_results(folders: list[Path], out: Path) -> dict:
     results = {"scale": parts[0]["scale"], "seed": parts[0].get("seed"), "checkpoint": parts[0]["checkpoint"], "combined_from": [str(f) for f in folders]}
     for key in ("tables", "drift_guards", "decomposition", "figure3"):
         results[key] = {k: v for part in parts for k, v in part.get(key, {}).items()}
-    for part, folder in zip(parts, folders):
-        if "figure4" in part:
-            results["figure4"] = part["figure4"]
-            out.mkdir(parents=True, exist_ok=True)
-            if Path(folder).resolve() != out.resolve():
-                shutil.copyfile(Path(folder) / "figure4.png", out / "figure4.png")
     results["seconds"] = sum(part["seconds"] for part in parts)
     out.mkdir(parents=True, exist_ok=True)
+    for part, folder in zip(parts, folders):
+        if "figure4" in part:
+            results["figure4"] = redraw_figure4(Path(folder), out / "figure4.png")
     plot_figure3(results["figure3"], out / "figure3.png")
     write_outputs(results, out)
     return results
@@ -272,8 +270,13 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return float((a & b).sum() / union) if union else 1.0
 
 
-def figure4(path: Path, clips: dict, inputs: dict, pretrained_net, adapted_net, body, sigma: float) -> dict:
-    """Example frames of both splits, and the mask IoU on ``shift``: given vs adapted-mesh mask."""
+def figure4(path: Path, clips: dict[str, list[Clip]], inputs: dict[str, list[ClipInputs]],
+            preds: dict[str, dict[str, dict[str, ClipPrediction]]], body, per_split: int = 4) -> dict:
+    """Example frames of both splits (the middle frame of the first ``per_split`` clips of each),
+    and the mask IoU on ``shift`` over all its frames: given vs adapted-mesh mask.
+
+    ``preds[split]["pretrained" | "pretrained+self-sup"][clip_id]`` are the two methods' predictions.
+    """
     import cv2
 
     from selfmocap.geometry.camera import Camera, to_camera_space
@@ -290,15 +293,14 @@ def figure4(path: Path, clips: dict, inputs: dict, pretrained_net, adapted_net, 
 
     rows, ious_given, ious_mesh = [], [], []
     for split in ("test", "shift"):
-        pre = _predict_all(pretrained_net, body, inputs[split], sigma)
-        ada = _predict_all(adapted_net, body, inputs[split], sigma)
-        for clip, inp in zip(clips[split], inputs[split]):
-            for t in range(len(clip)):
+        pre, ada = preds[split]["pretrained"], preds[split]["pretrained+self-sup"]
+        for k, (clip, inp) in enumerate(zip(clips[split], inputs[split])):
+            for t in range(len(clip) if split == "shift" else 0):
                 true = clip.mask(t)
-                mesh_mask = mesh_view(ada[clip.meta.clip_id], t, clip.rgb(t), (1, 1, 1))[1]
-                if split == "shift":
-                    ious_given.append(_iou(inp.masks[t].numpy(), true))
-                    ious_mesh.append(_iou(mesh_mask, true))
+                ious_given.append(_iou(inp.masks[t].numpy(), true))
+                ious_mesh.append(_iou(mesh_view(ada[clip.meta.clip_id], t, clip.rgb(t), (1, 1, 1))[1], true))
+            if k >= per_split:
+                continue
             t = len(clip) // 2
             rgb = clip.rgb(t)
             given = rgb.copy()
@@ -313,9 +315,20 @@ def figure4(path: Path, clips: dict, inputs: dict, pretrained_net, adapted_net, 
             tiles = [_label(crop(rgb), f"{split} input"), _label(crop(given), "given kpts+mask"), _label(crop(pre_img), "pretrained"),
                      _label(crop(ada_img), "adapted"), _label(crop(seg), "adapted mesh mask")]
             rows.append(np.concatenate(tiles, axis=1))
-    sheet = np.concatenate(rows[:8], axis=0)
+    sheet = np.concatenate(rows, axis=0)
     cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
     return {"shift_mask_iou_given": float(np.mean(ious_given)), "shift_mask_iou_adapted_mesh": float(np.mean(ious_mesh)), "frames": len(ious_given)}
+
+
+def redraw_figure4(folder: Path, path: Path) -> dict:
+    """Figure 4 again from a bench folder's clips and kept predictions (estimated inputs, which
+    are seeded, so the given keypoints and masks are the run's own); returns its IoU record."""
+    body = load_body_model()
+    clips = {s: list_clips(folder / "data" / s) for s in ("test", "shift")}
+    preds = {s: {m: {c.meta.clip_id: read_prediction(folder / "predictions" / f"{s}-estimated" / m / f"{c.meta.clip_id}.npz") for c in clips[s]}
+                 for m in ("pretrained", "pretrained+self-sup")} for s in clips}
+    inputs = {s: [prepare_inputs(c, InputConfig(inputs="estimated")) for c in tqdm(clips[s], desc=f"figure 4 inputs {s}")] for s in clips}
+    return figure4(path, clips, inputs, preds, body)
 
 
 def format_tables(results: dict) -> str:
