@@ -54,13 +54,8 @@ class AdaptOptions:
         "never the adapted clips') is added at every step against drift (default: no replay)")
     replay_weight: float = cfg.field(1.0, help="weight W of the replay term: objective + W x supervised loss (pretraining's weights)")
     replay_batch: int = cfg.field(8, help="replay frames per step")
-    shape_anchor: float = cfg.field(
-        0.0, help="weight of a term keeping every frame's predicted body shape at the pretrained network's mean shape "
-        "for its clip (0: off; docs/adaptation.md)")
 
     def __post_init__(self) -> None:
-        if self.shape_anchor < 0:
-            raise ValueError(f"--shape-anchor must be >= 0, got {self.shape_anchor}")
         if self.replay_weight < 0:
             raise ValueError(f"--replay-weight must be >= 0, got {self.replay_weight}")
         if self.replay_batch < 1:
@@ -85,15 +80,12 @@ class AdaptLog:
 
     rows: list[dict] = dc_field(default_factory=list)
 
-    def add(self, step: int, clip: str, total: float, terms, replay: float | None = None, anchor: float | None = None) -> None:
-        """One step: ``total`` (the objective adaptation descends), the self-supervised ``terms``,
-        with replay on the unweighted-by-W supervised replay loss (column ``replay``), and with the
-        shape anchor on its unweighted term (column ``shape_anchor``)."""
+    def add(self, step: int, clip: str, total: float, terms, replay: float | None = None) -> None:
+        """One step: ``total`` (the objective adaptation descends), the self-supervised ``terms``, and
+        with replay on the unweighted-by-W supervised replay loss (column ``replay``)."""
         row = {"step": step, "clip": clip, "total": total, **{k: float(v) for k, v in zip(terms.names(), terms.stacked())}}
         if replay is not None:
             row["replay"] = replay
-        if anchor is not None:
-            row["shape_anchor"] = anchor
         self.rows.append(row)
 
     def write(self, out: Path) -> None:
@@ -126,21 +118,6 @@ def plot_curves(rows: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-@torch.no_grad()
-def clip_mean_shapes(net, clips: list[ClipInputs], sigma: float) -> dict[str, torch.Tensor]:
-    """The network's mean predicted shape (S,) over each clip's detected frames (eval mode): the
-    shape anchor's target, taken before adaptation, from the unlabeled frames alone."""
-    net.eval()
-    means = {}
-    for inputs in clips:
-        frames = torch.arange(inputs.num_frames)
-        if inputs.detected.any():
-            frames = frames[inputs.detected]
-        shapes = torch.cat([run_network(net, inputs, idx, sigma)[0].shape for idx in frames.split(64)])
-        means[inputs.clip_id] = shapes.mean(dim=0)
-    return means
-
-
 def adapt_network(net, body, clips: list[ClipInputs], options: AdaptOptions, objective: ObjectiveConfig, sigma: float,
                   log: AdaptLog | None = None, progress: str | None = "adapt", callback=None, replay: ReplayBatches | None = None):
     """Fine-tune ``net`` in place on ``clips`` for ``options.iters`` steps; return it.
@@ -158,7 +135,6 @@ def adapt_network(net, body, clips: list[ClipInputs], options: AdaptOptions, obj
     usable = [c for c in clips if c.num_frames > c.gap]
     if not usable:
         raise ValueError("no clip has two frames: the self-supervised losses need frame pairs")
-    anchor_shapes = clip_mean_shapes(net, usable, sigma) if options.shape_anchor > 0 else None
     optimizer = torch.optim.Adam(net.parameters(), lr=options.lr)
     bar = tqdm(range(options.iters), desc=progress, disable=progress is None, unit="step")
     for step in bar:
@@ -173,16 +149,11 @@ def adapt_network(net, body, clips: list[ClipInputs], options: AdaptOptions, obj
         if replay is not None:
             replay_loss, _ = replay.losses(net, body, step)
             total = total + options.replay_weight * replay_loss
-        anchor = None
-        if anchor_shapes is not None:  # a person's shape does not change within a video, nor drift from the pretrained size
-            anchor = ((pred.shape - anchor_shapes[inputs.clip_id]) ** 2).sum(dim=-1)[batch.detected].mean() if batch.detected.any() else total * 0.0
-            total = total + options.shape_anchor * anchor
         optimizer.zero_grad(set_to_none=True)
         total.backward()
         optimizer.step()
         if log is not None:
-            log.add(step, inputs.clip_id, float(total.detach()), terms, None if replay_loss is None else float(replay_loss.detach()),
-                    None if anchor is None else float(anchor.detach()))
+            log.add(step, inputs.clip_id, float(total.detach()), terms, None if replay_loss is None else float(replay_loss.detach()))
         bar.set_postfix(loss=f"{float(total.detach()):.4f}")
         if callback is not None:
             callback(step, net)
