@@ -25,7 +25,7 @@ def _run(args: argparse.Namespace) -> int:
             print(format_tables(combine_results([Path(f) for f in config.combine.split(",") if f], config.out)))
         except (FileNotFoundError, ValueError) as err:
             raise UserError(str(err)) from None
-        print(f"combined tables and Figure 3 in {config.out}")
+        print(f"combined tables and figures in {config.out}")
         return 0
     try:
         load_pretrained(config.checkpoint)
