@@ -41,7 +41,7 @@ from selfmocap.adapt.optimize import METHOD_NAMES, OptimizeConfig, optimize_clip
 from selfmocap.adapt.replay import open_replay
 from selfmocap.body import load_body_model
 from selfmocap.data.clip import Clip, list_clips
-from selfmocap.data.predictions import ClipPrediction, read_prediction, write_prediction
+from selfmocap.data.predictions import ClipPrediction, prediction_path, read_prediction, write_prediction
 from selfmocap.eval.decompose import PART_KEYS, clip_error_parts, summarise_parts
 from selfmocap.eval.evaluate import clip_errors, summarise
 from selfmocap.models.pretrained import load_pretrained
@@ -98,6 +98,11 @@ def _predict_all(net, body, inputs: list[ClipInputs], sigma: float, vertices: bo
     return {i.clip_id: predict_clip(net, body, i, sigma, vertices=vertices) for i in inputs}
 
 
+def _kept_dir(out: Path, split: str, mode: str, method: str) -> Path:
+    """Where a bench run keeps one row's predictions: ``OUT/predictions/<split>-<mode>/<method>/``."""
+    return out / "predictions" / f"{split}-{mode}" / method
+
+
 def _keep(preds: dict[str, ClipPrediction], pred_dir: Path) -> dict[str, ClipPrediction]:
     """Write a row's predictions under ``OUT/predictions/`` (for later analysis), return them."""
     for clip_id, pred in preds.items():
@@ -136,14 +141,15 @@ def run_bench(config: BenchConfig) -> dict:
                 oc = OptimizeConfig(data=data[split], out=out, init=init, iters=scale.optimize_iters, batch=scale.batch, input=input_config)
                 preds = {i.clip_id: optimize_clip(c, i, body, oc, progress=False) for c, i in tqdm(list(zip(clips[split], inputs[split])), desc=f"{METHOD_NAMES[init]} {split} {mode}")}
                 rows[METHOD_NAMES[init]] = _scores(clips[split], preds, body)["overall"]
-            kept = out / "predictions" / f"{split}-{mode}"
-            pretrained_preds = _keep(_predict_all(pretrained.model, body, inputs[split], sigma), kept / "pretrained")
+            pretrained_preds = _keep(_predict_all(pretrained.model, body, inputs[split], sigma), _kept_dir(out, split, mode, "pretrained"))
             rows["pretrained"] = _scores(clips[split], pretrained_preds, body)["overall"]
             # On test, the default adaptation is also Figure 3's Lk+Ls+Lm curve: record it on the way.
             curve = _ErrorCurve(pretrained.model, body, clips[split], inputs[split], scale, sigma) if split == "test" else None
             net = adapt_network(copy.deepcopy(pretrained.model), body, inputs[split], adapt_options, ObjectiveConfig(), sigma,
                                 progress=f"adapt {split} {mode}", callback=curve)
-            adapted = _keep(_predict_all(net, body, inputs[split], sigma), kept / "pretrained+self-sup")
+            if curve is not None:
+                test_curve = curve.points
+            adapted = _keep(_predict_all(net, body, inputs[split], sigma), _kept_dir(out, split, mode, "pretrained+self-sup"))
             rows["pretrained+self-sup"] = _scores(clips[split], adapted, body)["overall"]
             results["tables"][f"{split}/{mode}"] = rows
             results["decomposition"][f"{split}/{mode}"] = {
@@ -160,8 +166,6 @@ def run_bench(config: BenchConfig) -> dict:
                 results["figure4"] = figure4(out / "figure4.png", clips, inputs, shown, body)
             results["seconds"] = time.perf_counter() - started
             write_outputs(results, out, partial=True)  # a long run that is stopped keeps what it measured
-            if curve is not None:
-                test_curve = curve.points
         results["figure3"][mode] = figure3_curves(pretrained.model, body, clips["test"], inputs["test"], scale, sigma, {"Lk+Ls+Lm": test_curve})
     plot_figure3(results["figure3"], out / "figure3.png")
     results["seconds"] = time.perf_counter() - started
@@ -325,7 +329,7 @@ def redraw_figure4(folder: Path, path: Path) -> dict:
     are seeded, so the given keypoints and masks are the run's own); returns its IoU record."""
     body = load_body_model()
     clips = {s: list_clips(folder / "data" / s) for s in ("test", "shift")}
-    preds = {s: {m: {c.meta.clip_id: read_prediction(folder / "predictions" / f"{s}-estimated" / m / f"{c.meta.clip_id}.npz") for c in clips[s]}
+    preds = {s: {m: {c.meta.clip_id: read_prediction(prediction_path(_kept_dir(folder, s, "estimated", m), c.meta.clip_id)) for c in clips[s]}
                  for m in ("pretrained", "pretrained+self-sup")} for s in clips}
     inputs = {s: [prepare_inputs(c, InputConfig(inputs="estimated")) for c in tqdm(clips[s], desc=f"figure 4 inputs {s}")] for s in clips}
     return figure4(path, clips, inputs, preds, body)

@@ -52,6 +52,11 @@ class ClipPrediction:
                 raise ValueError(f"prediction field {f.name} has {len(value)} frames, pose has {t}")
 
 
+def prediction_path(pred_dir: str | Path, clip_id: str) -> Path:
+    """Where a clip's prediction lives in a predictions folder: ``PRED_DIR/<clip_id>.npz``."""
+    return Path(pred_dir) / f"{clip_id}.npz"
+
+
 def write_prediction(pred_dir: str | Path, clip_id: str, prediction: ClipPrediction) -> Path:
     """Write ``PRED_DIR/<clip_id>.npz`` atomically."""
     pred_dir = Path(pred_dir)
@@ -63,7 +68,7 @@ def write_prediction(pred_dir: str | Path, clip_id: str, prediction: ClipPredict
     arrays["version"] = np.array(PREDICTION_VERSION)
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
-    path = pred_dir / f"{clip_id}.npz"
+    path = prediction_path(pred_dir, clip_id)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=pred_dir)
     with os.fdopen(fd, "wb") as fh:
         fh.write(buffer.getvalue())

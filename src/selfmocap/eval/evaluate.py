@@ -28,7 +28,7 @@ from selfmocap import config as cfg
 from selfmocap.body import BodyModelConfig
 from selfmocap.body.model import BodyModel, BodyOutput
 from selfmocap.data.clip import Clip, clips_body_model, list_clips
-from selfmocap.data.predictions import ClipPrediction, read_prediction
+from selfmocap.data.predictions import ClipPrediction, prediction_path, read_prediction
 from selfmocap.eval.decompose import clip_error_parts, format_parts, summarise_parts
 from selfmocap.eval.metrics import METRIC_KEYPOINTS, acceleration_error, body_errors, camera_oriented
 from selfmocap.geometry.camera import euler_to_rotmat
@@ -110,10 +110,10 @@ def evaluate(pred_dir: Path, data: Path, body: BodyModel | None = None, body_con
     """
     body_config = body_config or BodyModelConfig()
     clips = list_clips(data, body=body_config)
-    found = {c.meta.clip_id: c for c in clips if (Path(pred_dir) / f"{c.meta.clip_id}.npz").is_file()}
+    found = {c.meta.clip_id: c for c in clips if prediction_path(pred_dir, c.meta.clip_id).is_file()}
     if not found:
         raise FileNotFoundError(f"no predictions in {pred_dir} match the clips of {data} (expected files like {clips[0].meta.clip_id}.npz)")
-    preds = {cid: read_prediction(Path(pred_dir) / f"{cid}.npz") for cid in found}
+    preds = {cid: read_prediction(prediction_path(pred_dir, cid)) for cid in found}
     truth_model = clips_body_model(found.values(), data)
     made_with = sorted({p.body_model for p in preds.values()})
     if made_with != [truth_model]:
