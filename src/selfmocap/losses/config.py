@@ -15,17 +15,19 @@ SegmentationForm = Literal["chamfer", "distance_map"]
 
 @dataclass(frozen=True)
 class SelfSupervisedLossWeights:
-    """Weight of each self-supervised term in the adaptation loss (not tuned yet: the paper gives
-    none). With ``scale`` = crop side, keypoint and segmentation terms are squared distances in
-    crop sides and the motion term an L1 distance in crop sides (``docs/losses.md``)."""
+    """Weight of each self-supervised term in the adaptation loss (the paper gives none; chosen on
+    the development splits at the default 480 steps, ``docs/adaptation.md``). With ``scale`` = crop
+    side, keypoint and segmentation terms are squared distances in crop sides and the motion term
+    an L1 distance in crop sides (``docs/losses.md``)."""
 
     keypoint: float = cfg.field(
         1.0, help="Eq. 4 keypoint re-projection: confidence-weighted squared error in crop sides")
     segmentation: float = cfg.field(
-        1.0, help="Eq. 5 segmentation Chamfer: mean squared distance in crop sides (both ways)")
+        0.1, help="Eq. 5 segmentation Chamfer: mean squared distance in crop sides (both ways); "
+        "chosen on the development splits (docs/adaptation.md)")
     motion: float = cfg.field(
-        0.1, help="section 3.1 motion re-projection: mean L1 flow error of visible vertices in crop sides "
-        "(L1 where the others are squared, so it is weighted down; docs/adaptation.md)")
+        0.01, help="section 3.1 motion re-projection: mean L1 flow error of visible vertices in crop sides "
+        "(L1 where the others are squared, so it is weighted down further; docs/adaptation.md)")
 
 
 @dataclass(frozen=True)
