@@ -299,10 +299,11 @@ def figure4(path: Path, clips: dict[str, list[Clip]], inputs: dict[str, list[Cli
     for split in ("test", "shift"):
         pre, ada = preds[split]["pretrained"], preds[split]["pretrained+self-sup"]
         for k, (clip, inp) in enumerate(zip(clips[split], inputs[split])):
-            for t in range(len(clip) if split == "shift" else 0):
-                true = clip.mask(t)
-                ious_given.append(_iou(inp.masks[t].numpy(), true))
-                ious_mesh.append(_iou(mesh_view(ada[clip.meta.clip_id], t, clip.rgb(t), (1, 1, 1))[1], true))
+            if split == "shift":  # the mask IoU, over every frame of shift
+                for t in range(len(clip)):
+                    true = clip.mask(t)
+                    ious_given.append(_iou(inp.masks[t].numpy(), true))
+                    ious_mesh.append(_iou(mesh_view(ada[clip.meta.clip_id], t, clip.rgb(t), (1, 1, 1))[1], true))
             if k >= per_split:
                 continue
             t = len(clip) // 2
