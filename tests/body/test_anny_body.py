@@ -52,3 +52,15 @@ def test_gradcheck_pose_and_shape(body64):
         return out.keypoints[:, :5], out.vertices[:, ::2000]
 
     assert torch.autograd.gradcheck(fn, (pose, shape), eps=1e-6, atol=1e-5)
+
+
+@pytest.mark.anny
+def test_loading_anny_prints_no_warp_cuda_warning():
+    """Warp's native "Could not find or load the NVIDIA CUDA driver" line is not shown on CPU machines."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", "from selfmocap.body import load_body_model; load_body_model()"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "NVIDIA CUDA driver" not in done.stderr + done.stdout

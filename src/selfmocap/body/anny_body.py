@@ -27,11 +27,39 @@ from selfmocap.body.names import (
 ANNY_TO_BODY = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 
 
+#: What Warp's native library prints on stderr on every machine without an NVIDIA driver.
+_WARP_NO_CUDA = "Could not find or load the NVIDIA CUDA driver"
+
+
+def _init_warp_quietly() -> None:
+    """``warp.init()`` with its "no CUDA driver" warning (printed by native code on file
+    descriptor 2, once per process on every CPU machine) removed; anything else it prints on
+    stderr is passed on."""
+    import tempfile
+
+    import warp
+
+    sys_stderr = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            warp.init()
+        finally:
+            os.dup2(sys_stderr, 2)
+            os.close(sys_stderr)
+        captured.seek(0)
+        text = captured.read().decode("utf-8", "replace")
+    kept = "".join(line for line in text.splitlines(keepends=True) if _WARP_NO_CUDA not in line)
+    if kept:
+        os.write(2, kept.encode("utf-8"))
+
+
 @functools.lru_cache(maxsize=2)
 def _load_anny(dtype: torch.dtype):
     """Build (first time: minutes, cached under ``$ANNY_CACHE_DIR``) and load the Anny model."""
     # Warp (Anny's skinning backend) prints its banner on stdout; keep the CLI output clean.
     with contextlib.redirect_stdout(io.StringIO()):
+        _init_warp_quietly()
         import anny
 
         model = anny.Anny(rig="anny", topology="anny", pose_parameterization="local-ref")
