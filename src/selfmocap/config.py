@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
-import os
-import tempfile
 import types
 import typing
 from pathlib import Path
 from typing import Any, TypeVar
+
+from selfmocap.io import write_json
 
 T = TypeVar("T")
 
@@ -108,22 +107,7 @@ def to_dict(config: Any) -> dict:
     return {k: convert(v) for k, v in dataclasses.asdict(config).items()}
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; outputs are ordinary files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_config(config: Any, path: str | Path, **extra) -> None:
     """Save the resolved config (plus e.g. versions) as JSON, atomically."""
     payload = {"config": to_dict(config), **extra}
-    atomic_write_text(path, json.dumps(payload, indent=1, default=str))
+    write_json(path, payload)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import io
 import time
 from dataclasses import dataclass, field as dc_field
 from pathlib import Path
@@ -36,6 +37,7 @@ from selfmocap.adapt.replay import ReplayBatches, ReplayError, open_replay
 from selfmocap.body import BodyModelConfig
 from selfmocap.data.clip import list_clips
 from selfmocap.data.predictions import write_prediction, write_run_info
+from selfmocap.io import write_text
 from selfmocap.models.pretrained import checkpoint_body, load_pretrained
 
 
@@ -91,10 +93,11 @@ class AdaptLog:
     def write(self, out: Path) -> None:
         if not self.rows:
             return
-        with open(out / "adapt_log.csv", "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(self.rows[0]))
-            writer.writeheader()
-            writer.writerows(self.rows)
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(self.rows[0]))
+        writer.writeheader()
+        writer.writerows(self.rows)
+        write_text(out / "adapt_log.csv", buffer.getvalue())
         plot_curves(self.rows, out / "adapt_curves.png")
 
 

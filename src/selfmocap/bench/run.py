@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import io
 import json
 import time
 from dataclasses import dataclass, replace
@@ -33,6 +34,7 @@ import torch
 from tqdm import tqdm
 
 from selfmocap import config as cfg
+from selfmocap import io as files
 from selfmocap.adapt.adapt import AdaptOptions, adapt_network
 from selfmocap.adapt.inputs import ClipInputs, InputConfig, prepare_inputs
 from selfmocap.adapt.network import predict_clip
@@ -378,18 +380,19 @@ def format_tables(results: dict) -> str:
 def write_outputs(results: dict, out: Path, partial: bool = False) -> None:
     """``partial``: written while the bench runs, marked so in the table and the JSON."""
     results = {**results, "partial": partial}
-    cfg.atomic_write_text(out / "results.json", json.dumps(results, indent=1))
+    files.write_json(out / "results.json", results)
     note = "PARTIAL: the bench was still running when this was written.\n\n" if partial else ""
-    cfg.atomic_write_text(out / "tables.md", note + format_tables(results) + f"\n\nWall time: {results['seconds'] / 60:.1f} min\n")
-    with open(out / "results.csv", "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["split", "inputs", "method", "surface_mm", "per_joint_mm", "recon_mm", "pa_mpjpe_mm", "accel_mm", "frames"])
-        for key, rows in results["tables"].items():
-            split, mode = key.split("/")
-            for method, m in rows.items():
-                writer.writerow([split, mode, method, m["surface_mm"], m["per_joint_mm"], m["recon_mm"], m["pa_mpjpe_mm"], m["accel_mm"], m["frames"]])
-        for key, rows in results.get("drift_guards", {}).items():  # methods prefixed with the table's name
-            split, mode = key.split("/")
-            for method, m in rows.items():
-                writer.writerow([split, mode, f"drift-guards: {method}", m["surface_mm"], m["per_joint_mm"], m["recon_mm"], m["pa_mpjpe_mm"],
-                                 m["accel_mm"], m["frames"]])
+    files.write_text(out / "tables.md", note + format_tables(results) + f"\n\nWall time: {results['seconds'] / 60:.1f} min\n")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)  # the csv module's own "\r\n" rows, as before
+    writer.writerow(["split", "inputs", "method", "surface_mm", "per_joint_mm", "recon_mm", "pa_mpjpe_mm", "accel_mm", "frames"])
+    for key, rows in results["tables"].items():
+        split, mode = key.split("/")
+        for method, m in rows.items():
+            writer.writerow([split, mode, method, m["surface_mm"], m["per_joint_mm"], m["recon_mm"], m["pa_mpjpe_mm"], m["accel_mm"], m["frames"]])
+    for key, rows in results.get("drift_guards", {}).items():  # methods prefixed with the table's name
+        split, mode = key.split("/")
+        for method, m in rows.items():
+            writer.writerow([split, mode, f"drift-guards: {method}", m["surface_mm"], m["per_joint_mm"], m["recon_mm"], m["pa_mpjpe_mm"],
+                             m["accel_mm"], m["frames"]])
+    files.write_text(out / "results.csv", buffer.getvalue())

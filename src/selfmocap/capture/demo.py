@@ -11,9 +11,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -21,6 +18,7 @@ from typing import Literal
 import cv2
 
 from selfmocap import config as cfg
+from selfmocap.io import atomic_path, write_json
 
 #: Seed of the demo clip: not 0 (training, test and shift splits, model card), not 7
 #: (development splits used to choose adaptation settings).
@@ -41,16 +39,15 @@ def write_video(frames, path: Path, fps: float) -> Path:
     """Encode RGB frames into an MPEG-4 file, atomically."""
     frames = list(frames)
     h, w = frames[0].shape[:2]
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
-    if not writer.isOpened():
-        os.unlink(tmp)
-        raise RuntimeError("OpenCV cannot write MPEG-4 video here")
-    for frame in frames:
-        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    writer.release()
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+        if not writer.isOpened():
+            raise RuntimeError("OpenCV cannot write MPEG-4 video here")
+        try:
+            for frame in frames:
+                writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+        finally:
+            writer.release()
     return path
 
 
@@ -81,6 +78,6 @@ def run_demo(config: DemoConfig) -> dict:
         if pre.get(key) is not None and ada.get(key) is not None:
             print(f"{key}: pretrained {pre[key]:.1f} mm -> adapted {ada[key]:.1f} mm ({100 * (ada[key] - pre[key]) / pre[key]:+.1f} %)")
     if config.json is not None:
-        cfg.atomic_write_text(config.json, json.dumps(scores, indent=1))
+        write_json(config.json, scores)
         print(f"scores in {config.json}")
     return scores

@@ -19,13 +19,12 @@ method, its resolved config and versions. Every array is per frame (T frames):
 from __future__ import annotations
 
 import io
-import json
-import os
-import tempfile
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
+
+from selfmocap import io as files
 
 PREDICTION_VERSION = 1
 
@@ -68,12 +67,7 @@ def write_prediction(pred_dir: str | Path, clip_id: str, prediction: ClipPredict
     arrays["version"] = np.array(PREDICTION_VERSION)
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
-    path = prediction_path(pred_dir, clip_id)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=pred_dir)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(buffer.getvalue())
-    os.replace(tmp, path)
-    return path
+    return files.write_bytes(prediction_path(pred_dir, clip_id), buffer.getvalue())
 
 
 def read_prediction(path: str | Path) -> ClipPrediction:
@@ -100,7 +94,6 @@ def read_prediction(path: str | Path) -> ClipPrediction:
 def write_run_info(pred_dir: str | Path, method: str, **info) -> None:
     """``PRED_DIR/run.json``: which method wrote the predictions, with what."""
     from selfmocap import __version__
-    from selfmocap.config import atomic_write_text
 
     payload = {"method": method, "selfmocap_version": __version__, **info}
-    atomic_write_text(Path(pred_dir) / "run.json", json.dumps(payload, indent=1, default=str))
+    files.write_json(Path(pred_dir) / "run.json", payload)

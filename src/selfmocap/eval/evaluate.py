@@ -17,7 +17,6 @@ The JSON written with ``--json`` is a stable interface::
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from selfmocap.data.predictions import ClipPrediction, prediction_path, read_pre
 from selfmocap.eval.decompose import clip_error_parts, format_parts, summarise_parts
 from selfmocap.eval.metrics import METRIC_KEYPOINTS, acceleration_error, body_errors, camera_oriented
 from selfmocap.geometry.camera import euler_to_rotmat
+from selfmocap.io import write_json
 
 METRIC_KEYS = ("surface_mm", "per_joint_mm", "recon_mm", "pa_mpjpe_mm", "accel_mm", "frames")
 
@@ -163,5 +163,5 @@ def run_evaluate(config: EvaluateConfig) -> dict:
     if config.decompose:
         print("\n" + format_parts(result["decomposition"]))
     if config.json is not None:
-        cfg.atomic_write_text(config.json, json.dumps(result, indent=1))
+        write_json(config.json, result)
     return result

@@ -23,7 +23,7 @@ import numpy as np
 import roma
 import torch
 
-from selfmocap.export._files import atomic_write_bytes
+from selfmocap.io import write_bytes
 from selfmocap.export.motion import CapturedMotion
 from selfmocap.export.skeleton import forward_kinematics, leaf_end_sites, rest_pose, world_motion
 
@@ -100,7 +100,7 @@ def write_bvh(path: str | Path, motion: CapturedMotion, body) -> Path:
     for t in range(motion.num_frames):
         values = [position[t]] + [euler[t, j] for j in order]
         lines.append(vec(np.concatenate(values)))
-    return atomic_write_bytes(path, ("\n".join(lines) + "\n").encode())
+    return write_bytes(path, ("\n".join(lines) + "\n").encode())
 
 
 def bvh_joint_positions(motion: CapturedMotion, body) -> np.ndarray:

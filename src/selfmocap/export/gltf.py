@@ -27,7 +27,7 @@ import pygltflib as gl
 import roma
 import torch
 
-from selfmocap.export._files import atomic_write_bytes
+from selfmocap.io import write_bytes
 from selfmocap.export.motion import CapturedMotion, frame_ranges
 from selfmocap.export.skeleton import RestPose, forward_kinematics, rest_pose, world_motion
 from selfmocap.render.shading import vertex_normals
@@ -228,7 +228,7 @@ def write_glb(path: str | Path, motion: CapturedMotion, body) -> Path:
     gltf.scene = 0
     gltf.set_binary_blob(buf.blob())
     gltf.buffers[0].byteLength = buf.length
-    return atomic_write_bytes(path, b"".join(gltf.save_to_bytes()))
+    return write_bytes(path, b"".join(gltf.save_to_bytes()))
 
 
 def glb_vertices(motion: CapturedMotion, body) -> np.ndarray:

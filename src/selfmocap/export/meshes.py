@@ -9,7 +9,7 @@ import numpy as np
 import torch
 import trimesh
 
-from selfmocap.export._files import atomic_write_bytes
+from selfmocap.io import write_bytes
 from selfmocap.export.motion import CapturedMotion
 from selfmocap.export.skeleton import body_to_world
 
@@ -53,5 +53,5 @@ def write_meshes(
             mesh = trimesh.Trimesh(world[t - start].astype(np.float32), faces, process=False)
             data = mesh.export(file_type=fmt, **({"include_normals": False} if fmt == "obj" else {}))
             path = out_dir / mesh_file_name(t, motion.num_frames, fmt)
-            paths.append(atomic_write_bytes(path, data.encode() if isinstance(data, str) else data))
+            paths.append(write_bytes(path, data.encode() if isinstance(data, str) else data))
     return paths

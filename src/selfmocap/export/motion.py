@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from selfmocap.export._files import atomic_write_bytes
+from selfmocap.io import write_bytes
 from selfmocap.geometry.camera import CAMERA_ARRAY_LAYOUT, Camera, project
 
 MOTION_VERSION = 1
@@ -257,7 +257,7 @@ def write_motion_npz(path: str | Path, motion: CapturedMotion, extra: dict[str, 
             raise ValueError(f"array {key!r} has dtype object; motion.npz is read without pickle")
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
-    return atomic_write_bytes(path, buffer.getvalue())
+    return write_bytes(path, buffer.getvalue())
 
 
 def read_motion_npz(path: str | Path) -> CapturedMotion:

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import torch
 
-from selfmocap.export._files import atomic_path
+from selfmocap.io import atomic_path
 from selfmocap.export.motion import CapturedMotion
 from selfmocap.geometry.camera import Camera
 from selfmocap.render.overlay import render_overlay

@@ -20,8 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from selfmocap.config import atomic_write_text
-from selfmocap.export._files import atomic_path
+from selfmocap.io import atomic_path, write_text
 from selfmocap.export.motion import format_frame_ranges, frame_ranges
 
 LOSSES_PNG = "report_losses.png"
@@ -228,5 +227,5 @@ pre {{ background: #f5f5f5; padding: 8px; overflow-x: auto; font-size: 12px; }}
 </body></html>
 """
     path = out_dir / "report.html"
-    atomic_write_text(path, page)
+    write_text(path, page)
     return path

@@ -9,8 +9,6 @@ process killed mid-write) never sees half a file.
 from __future__ import annotations
 
 import dataclasses
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from typing import Any
 import torch
 
 from selfmocap.data.frames import FrameConfig
+from selfmocap.io import atomic_path
 from selfmocap.models.network import ANNY_OUTPUTS, BodyOutputSpec, MocapNet, NetworkConfig
 
 #: The file :func:`load_pretrained` uses by default (shipped inside the package).
@@ -31,25 +30,8 @@ class CheckpointError(ValueError):
 
 def write_torch_file(obj: Any, path: str | Path) -> None:
     """``torch.save`` to ``path`` atomically (temporary file in the same folder, fsync, rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600 files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def current_umask() -> int:
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return umask
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def read_torch_file(path: str | Path, kind: str, required_keys: tuple[str, ...]) -> dict:

@@ -7,13 +7,10 @@ dropped, so the logs of an interrupted-and-resumed run read like those of an uni
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
-from selfmocap.config import atomic_write_text
-from selfmocap.models.pretrained import current_umask
+from selfmocap.io import atomic_path, write_text
 
 
 class CsvLog:
@@ -26,7 +23,7 @@ class CsvLog:
         # A row cut short by a kill lacks fields; rows up to a checkpoint were complete before it.
         kept = [r for r in rows if None not in r.values() and int(r["step"]) <= keep_until]
         lines = [",".join(self.header)] + [",".join(r[h] for h in self.header) for r in kept]
-        atomic_write_text(path, "\n".join(lines) + "\n")
+        write_text(path, "\n".join(lines) + "\n")
 
     def read(self) -> list[dict[str, str]]:
         with open(self.path, newline="") as fh:
@@ -62,12 +59,8 @@ def plot_curves(train: list[dict[str, str]], val: list[dict[str, str]], terms: S
     if val:
         ax_val.legend(fontsize=7)
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=100)
-        os.chmod(tmp, 0o666 & ~current_umask())
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=100)
     finally:
         plt.close(fig)
-        Path(tmp).unlink(missing_ok=True)
