@@ -235,3 +235,32 @@ def test_mask_errors(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     one_line_error(lambda: read_masks(empty, 3, (60, 40)), "no PNG")
+
+
+def test_non_finite_keypoints_name_the_file_and_frame(tmp_path):
+    # json.dumps writes NaN / Infinity, and json.loads reads them back; 1e999 is read as inf
+    frames = [[layout_points(25, k)] for k in range(3)]
+    frames[1][0][4, 0] = np.nan
+    folder = write_openpose_folder(tmp_path / "op", frames, [f"f{k}_keypoints.json" for k in range(3)])
+    text = one_line_error(lambda: read_keypoints(folder, 3), "f1_keypoints.json", "frame 1", "non-finite x", "point 4")
+    assert "f0_" not in text
+    single = tmp_path / "one_keypoints.json"
+    points = layout_points(18, 0)
+    points[2, 2] = np.inf
+    single.write_text(json.dumps(openpose_json([points])))
+    one_line_error(lambda: read_keypoints(single, 1), "one_keypoints.json", "frame 0", "non-finite confidence")
+    images = [{"id": 1, "file_name": "b.jpg"}, {"id": 2, "file_name": "a.jpg"}]
+    body = layout_points(17, 1).reshape(-1).tolist()
+    text = json.dumps({"images": images, "annotations": [{"image_id": 1, "keypoints": body}]})
+    text = text.replace(json.dumps(body[4]), "1e999", 1)  # body[4]: point 1's y
+    (tmp_path / "coco.json").write_text(text)
+    one_line_error(lambda: read_keypoints(tmp_path / "coco.json", 2), "coco.json", "frame 1 (b.jpg)", "non-finite y")
+
+
+def test_every_mask_is_size_checked(tmp_path):
+    folder = tmp_path / "masks"
+    folder.mkdir()
+    for k in range(4):
+        shape = (40, 40) if k == 2 else (40, 60)  # a middle mask of another shape
+        cv2.imwrite(str(folder / f"{k}.png"), np.zeros(shape, np.uint8))
+    one_line_error(lambda: read_masks(folder, 4, (60, 40)), "2.png", "40x40", "60x40")

@@ -126,6 +126,13 @@ def _points(flat, where: str, layouts: dict[int, tuple[str, tuple[str, ...]]], h
         found = f"{values.size // 3} points" if values.size % 3 == 0 else f"{values.size} numbers (not x, y, confidence triples)"
         raise UserError(f"{where}: a person has {found}; {hint}")
     points = values.reshape(-1, 3)
+    bad = ~np.isfinite(points)
+    if bad.any():
+        k, j = (int(i) for i in np.argwhere(bad)[0])
+        what = ("x", "y", "confidence")[j]
+        raise UserError(f"{where}: point {k} has a non-finite {what} ({float(points[k, j])}, "
+                        f"{int(bad.any(axis=1).sum())} such points in all); write finite numbers "
+                        "(a missing point is 0, 0, 0) or remove the entry")
     return points, layouts[len(points)][1]
 
 
@@ -174,7 +181,8 @@ def coco_frames(data, where: str, scale: float = 1.0) -> np.ndarray:
         flat = list(ann["keypoints"])
         if len(flat) == 17 * 3 and isinstance(ann.get("foot_kpts"), list) and len(ann["foot_kpts"]) == 6 * 3:
             flat = flat + list(ann["foot_kpts"])  # COCO-WholeBody keeps the feet apart
-        points, layout = _points(flat, f"{where} annotation {k}", COCO_LAYOUTS, _COCO_HINT)
+        frame = f"frame {row[ann['image_id']]} ({order[row[ann['image_id']]].get('file_name')})"
+        points, layout = _points(flat, f"{where} annotation {k}, {frame}", COCO_LAYOUTS, _COCO_HINT)
         points = points[: len(layout)]
         score = float(ann["score"]) if isinstance(ann.get("score"), (int, float)) else float(
             np.clip(points[:, 2], 0.0, 1.0).mean())
@@ -227,14 +235,14 @@ def read_keypoints(path: str | Path, num_frames: int, scale: float = 1.0, source
         if not files:
             raise UserError(f"{path} holds no OpenPose JSON file (*_keypoints.json); give OpenPose output or a COCO JSON")
         chosen = _select(files, num_frames, source_indices, source_num_frames, str(path), "JSON files")
-        frames = np.stack([openpose_frame(_load_json(f), str(f), scale) for f in chosen])
+        frames = np.stack([openpose_frame(_load_json(f), f"{f} (frame {t})", scale) for t, f in enumerate(chosen)])
         return frames.astype(np.float32)
     data = _load_json(path)
     if isinstance(data, dict) and "annotations" in data:
         frames = coco_frames(data, str(path), scale)
         return np.asarray(_select(frames, num_frames, source_indices, source_num_frames, str(path), "images"), np.float32)
     if isinstance(data, dict) and "people" in data:
-        frames = openpose_frame(data, str(path), scale)[None]
+        frames = openpose_frame(data, f"{path} (frame 0)", scale)[None]
         return np.asarray(_select(frames, num_frames, source_indices, source_num_frames, str(path), "frames"), np.float32)
     raise UserError(f"{path} is neither OpenPose output (a 'people' list) nor COCO keypoints ('images' and "
                     "'annotations'); give one of those")
@@ -300,7 +308,7 @@ def read_masks(folder: str | Path, num_frames: int, size: tuple[int, int], sourc
         raise UserError(f"{folder} holds no PNG mask; give one PNG per frame (nonzero = person)")
     chosen = _select(files, num_frames, source_indices, source_num_frames, str(folder), "PNG masks")
     w, h = size
-    for path in (chosen[0], chosen[-1]):
+    for path in chosen:  # every mask: one of another shape would be stretched over its frame
         mw, mh = image_size(path)
         if abs(mw / mh - w / h) > 0.02 * (w / h):
             raise UserError(f"mask {path.name} is {mw}x{mh}, another shape than the {w}x{h} frames; "
