@@ -217,6 +217,54 @@ def test_codec_opened_but_nothing_decodes(tmp_path):
     one_line_error(lambda: open_video(path), "cannot decode", "MJPG", "ffmpeg")
 
 
+def top_level_boxes(data: bytes) -> dict[bytes, bytes]:
+    boxes, offset = {}, 0
+    while offset + 8 <= len(data):
+        size = int.from_bytes(data[offset:offset + 4], "big")
+        boxes[data[offset + 4:offset + 8]] = data[offset:offset + size]
+        offset += size
+    return boxes
+
+
+def index_first(data: bytes) -> bytes:
+    """An MP4 written by cv2.VideoWriter (ftyp, free, mdat, moov) with its index moved to the front
+    ("faststart"): ftyp, moov, free, mdat, the chunk offsets in moov's stco shifted to match."""
+    boxes = top_level_boxes(data)
+    assert list(boxes) == [b"ftyp", b"free", b"mdat", b"moov"]
+    moov = bytearray(boxes[b"moov"])
+    at = moov.find(b"stco")
+    for e in range(int.from_bytes(moov[at + 8:at + 12], "big")):
+        p = at + 12 + 4 * e
+        moov[p:p + 4] = (int.from_bytes(moov[p:p + 4], "big") + len(moov)).to_bytes(4, "big")
+    return boxes[b"ftyp"] + bytes(moov) + boxes[b"free"] + boxes[b"mdat"]
+
+
+def write_noise_video(path, count: int):
+    """Frames of noise, so every frame takes many bytes and a cut lands between frames."""
+    rng = np.random.default_rng(0)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (W, H))
+    for _ in range(count):
+        writer.write(rng.integers(0, 256, (H, W, 3), dtype=np.uint8))
+    writer.release()
+    return path
+
+
+def test_truncated_mp4_says_truncated_and_how_many_frames_decoded(tmp_path):
+    data = write_noise_video(tmp_path / "whole.mp4", 40).read_bytes()
+    fast = index_first(data)
+    (tmp_path / "fast.mp4").write_bytes(fast)
+    assert open_video(tmp_path / "fast.mp4").info.num_frames == 40  # the rewritten file is sound
+    cut = tmp_path / "fast-cut.mp4"
+    cut.write_bytes(fast[: len(fast) // 2])  # index first: OpenCV opens it and decodes the first half
+    text = one_line_error(lambda: open_video(cut), "truncated or damaged", "of the 40 frames", "again in full")
+    decoded = int(text.split("only ")[1].split(" of")[0])
+    assert 0 < decoded < 40
+    cut = tmp_path / "slow-cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])  # index last: cut off, nothing can be opened
+    text = one_line_error(lambda: open_video(cut), "truncated or damaged", "0 frames decoded", "again in full")
+    assert "codec" not in text
+
+
 # --- image folders -------------------------------------------------------------------------
 
 def write_images(folder, names, size=(W, H)):

@@ -213,6 +213,37 @@ def mp4_media_bytes(path: Path) -> int | None:
     return total if found else None
 
 
+def mp4_truncated(path: Path) -> bool:
+    """Whether an MP4/MOV file ends before its boxes do: a top-level box runs past the end of the
+    file, or frame data (``mdat``) has no index (``moov``); the marks of an interrupted copy,
+    download or recording."""
+    size_on_disk = path.stat().st_size
+    kinds = set()
+    with open(path, "rb") as f:
+        offset = 0
+        while offset + 8 <= size_on_disk:
+            f.seek(offset)
+            head = f.read(16)
+            size, kind = int.from_bytes(head[:4], "big"), head[4:8]
+            header = 8
+            if size == 1:
+                if len(head) < 16:
+                    return True
+                size, header = int.from_bytes(head[8:16], "big"), 16
+            elif size == 0:
+                size = size_on_disk - offset
+            if size < header:
+                return False  # not a box sequence: damaged, not evidently truncated
+            kinds.add(kind)
+            if offset + size > size_on_disk:
+                return True
+            offset += size
+    return b"mdat" in kinds and b"moov" not in kinds
+
+
+_TRUNCATED_FIX = "copy, download or record it again in full, or give another video"
+
+
 @contextmanager
 def quiet_opencv() -> Iterator[None]:
     """Silence OpenCV's and FFmpeg's own log lines (OpenCV routes FFmpeg's through its logger)
@@ -255,6 +286,9 @@ def _probe_video(path: Path) -> tuple[int, float, bool, tuple[int, int]]:
             if container in ("MP4/MOV", "MOV") and mp4_media_bytes(path) == 0:
                 raise UserError(f"{path} holds no video frame (an empty {container} file); "
                                 "give a video with at least one frame")
+            if container in ("MP4/MOV", "MOV") and mp4_truncated(path):
+                raise UserError(f"{path} is truncated or damaged: the {container} file ends before its data does "
+                                f"and OpenCV cannot open it (0 frames decoded); {_TRUNCATED_FIX}")
             if container is None:
                 raise UserError(f"{path} is not a video OpenCV can read (no known container); "
                                 "give a video file (mp4, avi, mov, webm, mkv) or a folder of images")
@@ -277,6 +311,15 @@ def _probe_video(path: Path) -> tuple[int, float, bool, tuple[int, int]]:
             count += 1
     finally:
         capture.release()
+    if count < claimed:
+        # The declared count of MP4/MOV is exact (its index lists every frame); other containers
+        # may estimate it from the duration, so only a clear shortfall counts there.
+        container = container_name(_read_header(path))
+        mp4 = container in ("MP4/MOV", "MOV")
+        if mp4 or claimed - count > max(1, 0.1 * claimed):
+            why = "the file ends before its data does" if mp4 and mp4_truncated(path) else "the stream ends early"
+            raise UserError(f"{path} is truncated or damaged ({why}): only {count} of the {claimed} frames its "
+                            f"{container or 'video'} container declares decoded; {_TRUNCATED_FIX}")
     assumed = not (math.isfinite(fps) and 0 < fps <= MAX_PLAUSIBLE_FPS)
     return count, (DEFAULT_FPS if assumed else fps), assumed, (w, h)
 
