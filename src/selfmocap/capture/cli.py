@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
+import threading
 from pathlib import Path
 
 from selfmocap import config as cfg
@@ -31,11 +34,30 @@ def print_summary(result) -> None:
     print("  time (s): " + ", ".join(f"{k} {v:.1f}" for k, v in t.items()) + f" -> {fps:.2f} frames/s")
 
 
+def _terminate(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """Handle SIGTERM like Ctrl-C (the partial output folder is removed), restoring the old handler after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _run_capture(args: argparse.Namespace) -> int:
     from selfmocap.capture.pipeline import CaptureConfig, run_capture
 
     config = cfg.from_args(CaptureConfig, args, video=args.video)
-    print_summary(run_capture(config))
+    with sigterm_as_interrupt():
+        result = run_capture(config)
+    print_summary(result)
     return 0
 
 
@@ -48,7 +70,8 @@ def _configure_demo(parser: argparse.ArgumentParser) -> None:
 def _run_demo(args: argparse.Namespace) -> int:
     from selfmocap.capture.demo import DemoConfig, run_demo
 
-    run_demo(cfg.from_args(DemoConfig, args))
+    with sigterm_as_interrupt():
+        run_demo(cfg.from_args(DemoConfig, args))
     return 0
 
 

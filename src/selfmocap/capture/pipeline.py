@@ -19,7 +19,8 @@ Stages (``docs/capture.md``), each with a progress bar:
    video, the report, ``run.json``.
 
 Everything is written into a temporary folder beside ``--out`` that is renamed to ``--out`` only
-at the end: an interrupted run leaves no result that looks complete.
+at the end: an interrupted run leaves no result that looks complete. ``--out`` is checked, locked
+and its partial folder created before any work; only selfmocap's own files are ever replaced.
 """
 
 from __future__ import annotations
@@ -155,22 +156,176 @@ class CaptureResult:
     summary: dict
 
 
-def check_out(out: Path, overwrite: bool) -> None:
+#: Every file or folder a capture run writes into its result folder: the only entries
+#: ``--overwrite`` replaces (anything else in ``--out`` is the user's and is kept).
+RESULT_ENTRIES = frozenset({
+    "motion.npz", "motion.glb", "motion.bvh", "meshes", "overlay.mp4", "overlay.avi", "overlay_frame.png",
+    "report.html", "report_losses.png", "report_reprojection.png", "adapt_log.csv", "adapt_curves.png",
+    "predictions", "run.json", "cache",
+})
+
+#: File in the partial folder naming the process that writes it (stale partials are removed).
+PID_FILE = ".selfmocap.pid"
+
+
+def _within(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def check_out(out: Path, overwrite: bool, video: Path | None = None) -> None:
+    """Refuse an ``--out`` a capture would damage or could not write (one-line ``UserError``)."""
+    resolved = out.resolve()
+    for parent in out.parents:
+        if parent.exists() and not parent.is_dir():
+            raise UserError(f"--out {out}: {parent} is a file, not a folder: choose another --out")
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} exists and is not a folder: choose another --out")
-    if out.is_dir() and any((out / m).exists() for m in RESULT_MARKERS) and not overwrite:
+    if _within(Path.cwd().resolve(), resolved):
+        raise UserError(f"--out {out} is the current folder or one of its parents: choose a new folder for the result")
+    if video is not None:
+        source = video.resolve()
+        if _within(source, resolved):
+            raise UserError(f"--out {out} holds the input {video}: choose an --out outside the input")
+        if source.is_dir() and _within(resolved, source):
+            raise UserError(f"--out {out} is inside the input image folder {video}: choose an --out outside it")
+    if not out.is_dir():
+        return
+    entries = {e.name for e in out.iterdir()}
+    if not entries:
+        return
+    if not any(m in entries for m in RESULT_MARKERS):
+        raise UserError(f"--out {out} is a non-empty folder that holds no capture result: "
+                        "choose a new or empty folder (nothing in it is deleted)")
+    if not overwrite:
         raise UserError(f"--out {out} already holds a capture result: choose another --out, or add --overwrite to replace it")
 
 
 def finalize(work: Path, out: Path) -> None:
-    """Move the finished work folder to ``out`` (replacing an old result only now)."""
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+    """Move the finished work folder to ``out``.
+
+    Only selfmocap's own entries of an old result (``RESULT_ENTRIES``) are replaced: a folder that
+    holds nothing else is swapped whole; otherwise the old entries are first moved aside, the new
+    ones moved in one by one, and only then the aside copies deleted (an interrupted run leaves the
+    old result in ``.NAME.old-PID`` beside ``out``, never half-deleted). Other files are kept.
+    """
+    (work / PID_FILE).unlink(missing_ok=True)
+    if not out.exists():
+        os.replace(work, out)
+        return
+    old = out.with_name(f".{out.name}.old-{os.getpid()}")
+    shutil.rmtree(old, ignore_errors=True)
+    entries = list(out.iterdir())
+    if all(e.name in RESULT_ENTRIES for e in entries):
         os.replace(out, old)
-    os.replace(work, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        os.replace(work, out)
+    else:
+        old.mkdir()
+        for entry in entries:
+            if entry.name in RESULT_ENTRIES:
+                os.replace(entry, old / entry.name)
+        for entry in list(work.iterdir()):
+            os.replace(entry, out / entry.name)
+        work.rmdir()
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_partials(out: Path) -> list[Path]:
+    """Remove ``.NAME.partial-*`` folders of ``out`` whose recorded writing process is gone."""
+    removed = []
+    for partial in out.parent.glob(f".{out.name}.partial-*"):
+        try:
+            pid = int((partial / PID_FILE).read_text().strip())
+        except (OSError, ValueError):
+            continue  # no pid recorded: not ours to judge
+        if pid != os.getpid() and not _pid_alive(pid):
+            shutil.rmtree(partial, ignore_errors=True)
+            removed.append(partial)
+    return removed
+
+
+class OutLock:
+    """An exclusive ``fcntl.flock`` on ``.NAME.lock`` beside ``out``; a second capture into the same
+    ``--out`` is refused. The lock file is removed on release."""
+
+    def __init__(self, out: Path):
+        self.path = out.parent / f".{out.name}.lock"
+        self.out = out
+        self.fd: int | None = None
+
+    def acquire(self) -> "OutLock":
+        import fcntl
+
+        for _ in range(10):
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            except OSError as err:
+                raise UserError(f"--out {self.out}: cannot write in {self.path.parent} ({err.strerror}): "
+                                "choose another --out") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise UserError(f"--out {self.out} is being written by another capture right now: "
+                                "wait for it or choose another --out") from None
+            try:  # the holder before us may have removed the file after we opened it: lock the current one
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                self.fd = fd
+                return self
+            os.close(fd)
+        raise UserError(f"--out {self.out}: cannot lock {self.path}: choose another --out")
+
+    def release(self) -> None:
+        if self.fd is None:
+            return
+        try:
+            self.path.unlink(missing_ok=True)
+        finally:
+            os.close(self.fd)
+            self.fd = None
+
+
+def make_work(out: Path) -> Path:
+    """Create the partial folder beside ``out`` (mode from the umask, writer's pid recorded)."""
+    from selfmocap.io import dir_mode
+
+    try:
+        work = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    except OSError as err:
+        raise UserError(f"--out {out}: cannot write in {out.parent} ({err.strerror}): choose another --out") from None
+    os.chmod(work, dir_mode())
+    (work / PID_FILE).write_text(f"{os.getpid()}\n")
+    return work
+
+
+def prepare_out(out: Path, overwrite: bool, video: Path | None = None) -> tuple[OutLock, Path]:
+    """Check ``out``, create its parent, lock it, remove stale partials, create the partial folder."""
+    check_out(out, overwrite, video)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"--out {out}: cannot create {out.parent} ({err.strerror}): choose another --out") from None
+    lock = OutLock(out).acquire()
+    try:
+        check_out(out, overwrite, video)  # again, under the lock
+        remove_stale_partials(out)
+        work = make_work(out)
+    except BaseException:
+        lock.release()
+        raise
+    return lock, work
 
 
 def gather_cues(reader, source: SourceOptions, work: Path) -> Cues:
@@ -306,20 +461,18 @@ def run_capture(config: CaptureConfig) -> CaptureResult:
     timings: dict[str, float] = {}
     started = time.perf_counter()
     src, opts = config.source, config.capture
-    reader = open_video(config.video, start=src.start, end=src.end, fps=src.fps, max_size=src.max_size)
-    check_out(config.out, opts.overwrite)
+    lock, work = prepare_out(config.out, opts.overwrite, config.video)
     try:
-        pretrained = load_pretrained(config.checkpoint)
-    except CheckpointError as err:
-        raise UserError(str(err)) from None
-    try:
-        config.objective.enabled()
-    except ValueError as err:
-        raise UserError(str(err)) from None
-    body = checkpoint_body(pretrained.card, config.body, f"checkpoint {config.checkpoint or 'shipped'}")
-    config.out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{config.out.name}.partial-", dir=config.out.parent))
-    try:
+        reader = open_video(config.video, start=src.start, end=src.end, fps=src.fps, max_size=src.max_size)
+        try:
+            pretrained = load_pretrained(config.checkpoint)
+        except CheckpointError as err:
+            raise UserError(str(err)) from None
+        try:
+            config.objective.enabled()
+        except ValueError as err:
+            raise UserError(str(err)) from None
+        body = checkpoint_body(pretrained.card, config.body, f"checkpoint {config.checkpoint or 'shipped'}")
         result = _capture(config, reader, pretrained, body, work, timings, started)
         shutil.rmtree(work / "cache", ignore_errors=True)
         finalize(work, config.out)
@@ -328,6 +481,8 @@ def run_capture(config: CaptureConfig) -> CaptureResult:
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
+    finally:
+        lock.release()
 
 
 def _capture(config: CaptureConfig, reader, pretrained, body, work: Path, timings: dict, started: float) -> CaptureResult:
