@@ -105,9 +105,10 @@ def test_one_frame_video_works_without_the_motion_loss(clip, tmp_path, capsys):
     path = write_video([clip.rgb(0)], tmp_path / "one.mp4", clip.meta.fps)
     out = tmp_path / "one"
     assert main(["capture", str(path), "--out", str(out), *FAST, "--no-overlay"]) == 0
-    assert "motion loss" in capsys.readouterr().out
+    assert "adaptation is skipped" in capsys.readouterr().out  # says what is done: no adaptation at all
     run = json.loads((out / "run.json").read_text())
     assert run["summary"]["frames"] == 1
+    assert run["summary"]["adaptation_steps"] == 0
 
 
 def _one_line_error(argv, capsys) -> str:

@@ -499,8 +499,14 @@ def _capture(config: CaptureConfig, reader, pretrained, body, work: Path, timing
             f"no person found in any of the {t_count} frames of {config.video}: check that one person is fully "
             "visible, or give your own detections with --keypoints"
         )
-    if t_count == 1:
-        print("capture: a one-frame video: the motion loss needs two frames and is skipped")
+    n_missing = int((~cues.detected).sum())
+    if 2 * n_missing > t_count:
+        print(f"capture: warning: no person found in {n_missing} of the {t_count} frames; their motion is "
+              f"interpolated from the {t_count - n_missing} frames with a person, so it is mostly guessed; give your "
+              "own detections with --keypoints, or film with more light and the person closer to the camera")
+    if t_count == 1 and opts.adapt:
+        print("capture: a one-frame video: adaptation is skipped (it trains on pairs of frames); "
+              "the pretrained network's prediction is exported")
     w, h = info.size
     input_config = InputConfig(margin=opts.margin, box_smoothing=opts.box_smoothing, pair_gap=opts.pair_gap)
     centres, sides = crop_squares(cues.keypoints, lambda t: mask_pixels(cues.mask(t)), input_config, (w, h))
