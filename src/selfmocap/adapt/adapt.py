@@ -37,7 +37,7 @@ from selfmocap.adapt.replay import ReplayBatches, ReplayError, open_replay
 from selfmocap.body import BodyModelConfig
 from selfmocap.data.clip import list_clips
 from selfmocap.data.predictions import write_prediction, write_run_info
-from selfmocap.io import write_text
+from selfmocap.io import atomic_path, write_text
 from selfmocap.models.pretrained import checkpoint_body, load_pretrained
 
 
@@ -117,7 +117,8 @@ def plot_curves(rows: list[dict], path: Path) -> None:
         ax.set_xlabel("step")
         ax.set_yscale("log" if (values > 0).all() else "linear")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
 
 

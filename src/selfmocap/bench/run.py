@@ -267,8 +267,11 @@ def plot_figure3(curves: dict, path: Path) -> None:
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    try:
+        with files.atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=110)
+    finally:
+        plt.close(fig)
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -323,7 +326,9 @@ def figure4(path: Path, clips: dict[str, list[Clip]], inputs: dict[str, list[Cli
                      _label(crop(ada_img), "adapted"), _label(crop(seg), "adapted mesh mask")]
             rows.append(np.concatenate(tiles, axis=1))
     sheet = np.concatenate(rows, axis=0)
-    cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+    with files.atomic_path(path) as tmp:
+        if not cv2.imwrite(str(tmp), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR)):
+            raise OSError(f"could not write {path}")
     return {"shift_mask_iou_given": float(np.mean(ious_given)), "shift_mask_iou_adapted_mesh": float(np.mean(ious_mesh)), "frames": len(ious_given)}
 
 

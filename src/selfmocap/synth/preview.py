@@ -9,6 +9,7 @@ import numpy as np
 
 from selfmocap.body.names import KEYPOINT_EDGES
 from selfmocap.data.clip import Clip
+from selfmocap.io import atomic_path
 
 
 def flow_to_color(flow: np.ndarray, max_magnitude: float | None = None) -> np.ndarray:
@@ -88,6 +89,7 @@ def write_preview(clip_dir: str | Path, out_path: str | Path, num_rows: int = 4)
     )
     sheet = np.concatenate([title, sheet], axis=0)
     out_path = Path(out_path)
-    if not cv2.imwrite(str(out_path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR)):
-        raise OSError(f"could not write {out_path}")
+    with atomic_path(out_path) as tmp:
+        if not cv2.imwrite(str(tmp), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR)):
+            raise OSError(f"could not write {out_path}")
     return out_path
