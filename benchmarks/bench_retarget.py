@@ -1,6 +1,10 @@
 """Retargeting residuals: a BVH file on the Anny body against the BVH's own forward kinematics.
 
     python benchmarks/bench_retarget.py --bvh ../shared/mocap/cmu-01-01-mblab.bvh --png retarget.png
+    python benchmarks/bench_retarget.py --all ../shared/mocap --every 10
+
+The second form retargets every BVH file below a folder with the shipped map (no hand-written
+map) and prints one row per file and the mean joint residual per matched profile (skeleton family).
 
 Prints markdown tables: the bone map used, the per-joint residual in mm (hip centres aligned, the
 source scaled by one factor from the summed segment lengths; ``selfmocap.synth.mocap.verify``),
@@ -27,16 +31,23 @@ from selfmocap.synth.mocap.verify import comparison_sheet, joint_residual, skele
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--bvh", type=Path, required=True, help="BVH file")
+    parser.add_argument("--bvh", type=Path, default=None, help="BVH file")
+    parser.add_argument("--all", type=Path, default=None, help="folder: one summary row per BVH file below it")
+    parser.add_argument("--every", type=int, default=10, help="with --all: residuals on every n-th frame")
     parser.add_argument("--map", type=Path, default=None, help="bone map JSON (default: the shipped one)")
     parser.add_argument("--shape", type=float, nargs=6, default=[0.5] * 6, help="Anny phenotypes")
     parser.add_argument("--png", type=Path, default=None, help="write the stick-figure comparison here")
     parser.add_argument("--panels", type=int, default=10, help="frames drawn in the PNG")
     args = parser.parse_args()
+    if (args.bvh is None) == (args.all is None):
+        parser.error("give exactly one of --bvh FILE or --all FOLDER")
 
     body = load_body_model()
     shape = torch.tensor(args.shape)
     target = anny_target_skeleton(body, shape)
+    if args.all is not None:
+        summarize(args.all, args.map, args.every, body, shape, target)
+        return
     start = time.perf_counter()
     clip = read_bvh(args.bvh)
     read_s = time.perf_counter() - start
@@ -84,6 +95,33 @@ def main() -> None:
         full[frames] = posed
         comparison_sheet(source, full, frames, clip.fps, f"{args.bvh.name} (limits applied)", args.png)
         print(f"\nwrote {args.png}")
+
+
+def summarize(folder: Path, map_path: Path | None, every: int, body, shape, target) -> None:
+    """One row per BVH file below ``folder``, then the mean residual per profile."""
+    from selfmocap.synth.mocap.source import list_bvh_files
+
+    bone_map = load_bone_map(map_path)
+    per_profile: dict[str, list[tuple[float, float]]] = {}
+    print("| file | profile | frames | mapped bones | mean mm (limits) | mean mm (no limits) | max mm | retarget ms |")
+    print("|---|---|---|---|---|---|---|---|")
+    for path in list_bvh_files(folder):
+        clip = read_bvh(path)
+        resolved = resolve_bone_map(bone_map, clip.skeleton, str(path))
+        clip = drop_frames(clip, leading_calibration_frames(clip))
+        start = time.perf_counter()
+        ret = retarget(clip, resolved, target)
+        retarget_ms = 1000 * (time.perf_counter() - start)
+        frames = np.arange(0, clip.num_frames, max(every, 1))
+        res = joint_residual(clip, resolved, ret, target, body, shape, frames=frames)
+        mean, unclamped = float(np.nanmean(res.mean_mm)), float(np.nanmean(res.mean_mm_unclamped))
+        per_profile.setdefault(resolved.profile, []).append((mean, unclamped))
+        print(f"| {path.name} | {resolved.profile} | {clip.num_frames} | {len(resolved.joints)} | {mean:.1f} | "
+              f"{unclamped:.1f} | {np.nanmax(res.max_mm):.1f} | {retarget_ms:.0f} |")
+    print("\n| profile | files | mean mm (limits) | mean mm (no limits) |\n|---|---|---|---|")
+    for profile, rows in per_profile.items():
+        values = np.array(rows)
+        print(f"| {profile} | {len(rows)} | {values[:, 0].mean():.1f} | {values[:, 1].mean():.1f} |")
 
 
 if __name__ == "__main__":

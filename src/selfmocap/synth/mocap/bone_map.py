@@ -10,18 +10,25 @@ prefix (``mixamorig:LeftArm`` matches ``LeftArm``). ``"tips"`` optionally name, 
 direction aligns the rest poses of that bone.
 
 For each file the profile mapping the most bones wins among those that map every
-:data:`REQUIRED_BONES`; the chosen joints must nest like the Anny chain (a knee below its hip).
+:data:`REQUIRED_BONES`, preferring on a tie in required bones a profile whose left and right
+chains have the same topology (:func:`symmetric`: each mapped left joint as deep below the root
+as its right mirror); the chosen joints must nest like the Anny chain (a knee below its hip). The
+shipped map has profiles for CMU (and its cgspeed/Xia variants), MotionBuilder/Mixamo, Biovision,
+Bandai-Namco, MakeHuman, CMU ASF, MB-Lab/game and SMPL skeletons; the matched profile is logged.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from selfmocap.body.names import ANNY_ARTICULATED_BONES, JOINT_PARENTS
 from selfmocap.synth.mocap.bvh import BvhSkeleton
+
+_LOG = logging.getLogger(__name__)
 
 #: The map shipped with selfmocap.
 DEFAULT_MAP_PATH: Final[Path] = Path(__file__).resolve().parent / "maps" / "default.json"
@@ -186,6 +193,24 @@ def _check_nesting(joints: dict[str, int], tips: dict[str, int], skeleton: BvhSk
             )
 
 
+def _depth(skeleton: BvhSkeleton, joint: int) -> int:
+    depth = 0
+    while skeleton.parents[joint] >= 0:
+        joint = skeleton.parents[joint]
+        depth += 1
+    return depth
+
+
+def symmetric(joints: dict[str, int], skeleton: BvhSkeleton) -> bool:
+    """Whether every mapped ``*.L`` bone's joint lies as deep below the root as its ``*.R`` mirror
+    and the two are different joints (left/right chains of the same length)."""
+    for bone, left in joints.items():
+        if bone.endswith(".L") and (right := joints.get(bone[:-2] + ".R")) is not None:
+            if left == right or _depth(skeleton, left) != _depth(skeleton, right):
+                return False
+    return True
+
+
 def resolve_bone_map(bone_map: BoneMap, skeleton: BvhSkeleton, source: str = "the BVH file") -> ResolvedMap:
     """Pick the profile that maps the most bones of ``skeleton`` (and all :data:`REQUIRED_BONES`).
 
@@ -196,11 +221,11 @@ def resolve_bone_map(bone_map: BoneMap, skeleton: BvhSkeleton, source: str = "th
     best: tuple[int, int, MapProfile, dict, dict] | None = None
     for order, profile in enumerate(bone_map.profiles):
         joints, tips = _apply(profile, skeleton)
-        score = (sum(b in joints for b in REQUIRED_BONES), len(joints) + len(tips))
-        if best is None or score > best[:2]:
+        score = (sum(b in joints for b in REQUIRED_BONES), int(symmetric(joints, skeleton)), len(joints) + len(tips))
+        if best is None or score > best[:3]:
             best = (*score, profile, joints, tips)
     assert best is not None
-    _, _, profile, joints, tips = best
+    _, _, _, profile, joints, tips = best
     missing = [b for b in REQUIRED_BONES if b not in joints]
     if missing:
         shown = ", ".join(skeleton.names[:10]) + (", ..." if len(skeleton.names) > 10 else "")
@@ -213,4 +238,6 @@ def resolve_bone_map(bone_map: BoneMap, skeleton: BvhSkeleton, source: str = "th
     _check_nesting(joints, tips, skeleton, profile.name)
     used = set(joints.values()) | set(tips.values())
     unused = tuple(n for i, n in enumerate(skeleton.names) if i not in used)
+    _LOG.info("%s: bone-map profile %r (%d bones, %d tips; %d source joints unused)%s", source, profile.name,
+              len(joints), len(tips), len(unused), "" if symmetric(joints, skeleton) else "; left/right chains differ")
     return ResolvedMap(profile.name, joints, tips, unused)
