@@ -11,10 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import roma
+import torch
 
 from selfmocap.synth.mocap import load_bone_map, read_bvh, resolve_bone_map
 from selfmocap.synth.mocap.bone_map import BoneMapError, symmetric
-from selfmocap.synth.mocap.bvh import read_bvh_header
+from selfmocap.synth.mocap.bvh import BvhClip, read_bvh_header
 
 SHARED_MOCAP = Path(__file__).resolve().parents[3] / "shared" / "mocap"
 
@@ -172,3 +174,36 @@ def test_every_shared_file_loads_without_a_map():
         resolved = resolve_bone_map(bone_map, read_bvh_header(path).skeleton, str(path))
         expected = EXPECTED_SHARED.get(path.parent.name if path.parent.name == "bandai" else path.name)
         assert expected is None or resolved.profile == expected, path
+
+
+def test_rebasing_the_rest_pose_keeps_the_motion(tmp_path):
+    from selfmocap.synth.mocap.bvh import forward_kinematics, rebase_rest, rest_is_standing
+
+    path = tmp_path / "game.bvh"
+    path.write_text(_bvh(FAMILIES["game"], frames=3))
+    clip = read_bvh(path)
+    rng = np.random.default_rng(0)
+    rot = roma.rotvec_to_rotmat(torch.from_numpy(0.4 * rng.normal(size=clip.rotations.shape[:2] + (3,)))).numpy()
+    clip = BvhClip(clip.path, clip.skeleton, clip.translations, rot, clip.fps)
+    rebased = rebase_rest(clip, 1)
+    np.testing.assert_allclose(forward_kinematics(rebased)[1], forward_kinematics(clip)[1], atol=1e-9)
+    np.testing.assert_allclose(rebased.rotations[1], np.tile(np.eye(3), (len(clip.skeleton.names), 1, 1)), atol=1e-9)
+    names = clip.skeleton.names
+    args = ((names.index("thigh_L"), names.index("thigh_R")), names.index("head"), (names.index("foot_L"), names.index("foot_R")))
+    assert rest_is_standing(clip.skeleton, *args)
+
+
+@pytest.mark.skipif(not (SHARED_MOCAP / "bandai").is_dir(), reason="../shared/mocap/bandai is absent")
+def test_a_bandai_file_retargets_from_its_first_frame(body):
+    from selfmocap.synth.mocap import anny_target_skeleton, retarget
+    from selfmocap.synth.mocap.bvh import rest_is_standing
+    from selfmocap.synth.mocap.verify import joint_residual
+
+    clip = read_bvh(SHARED_MOCAP / "bandai" / "dataset-1_walk_active_001.bvh")
+    resolved = resolve_bone_map(load_bone_map(), clip.skeleton)
+    j = resolved.joints
+    assert not rest_is_standing(clip.skeleton, (j["upperleg01.L"], j["upperleg01.R"]), j["head"], (j["foot.L"], j["foot.R"]))
+    target = anny_target_skeleton(body)
+    ret = retarget(clip, resolved, target)
+    res = joint_residual(clip, resolved, ret, target, body, body.default_shape, frames=np.arange(0, clip.num_frames, 10))
+    assert np.nanmean(res.mean_mm) < 80.0  # measured 62 (146 before the rest pose was rebased)

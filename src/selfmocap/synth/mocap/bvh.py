@@ -257,3 +257,44 @@ def rest_pose(clip: BvhClip) -> BvhClip:
     """A one-frame clip of the file's rest pose (offsets, no rotation)."""
     n = len(clip.skeleton.names)
     return BvhClip(clip.path, clip.skeleton, clip.skeleton.offsets[None].copy(), np.tile(np.eye(3), (1, n, 1, 1)), clip.fps)
+
+
+def rest_is_standing(skeleton: BvhSkeleton, hips: tuple[int, int], up: int, feet: tuple[int, int]) -> bool:
+    """Whether the rest pose stands: both feet below the hip centre, opposite the hip-to-``up``
+    direction (cosine < -0.8). Bandai's files, for one, have every bone along one axis at rest
+    (the standing pose comes from their joint orientations, i.e. the frames' rotations)."""
+    rest = skeleton.rest_positions()
+    centre = rest[list(hips)].mean(0)
+    upward = rest[up] - centre
+    upward = upward / max(float(np.linalg.norm(upward)), 1e-12)
+    for foot in feet:
+        down = rest[foot] - centre
+        if float(down @ upward) > -0.8 * float(np.linalg.norm(down)):
+            return False
+    return True
+
+
+def rebase_rest(clip: BvhClip, frame: int = 0) -> BvhClip:
+    """The same motion with frame ``frame``'s pose as the rest pose.
+
+    New offsets are the joints' world offsets from their parents in that frame; new local rotations
+    make each joint's world rotation ``G_j(t) G_j(frame)^T``, so world joint positions are unchanged
+    in every frame (translation channels are carried over, turned into the new parent frames).
+    """
+    g, p = forward_kinematics(clip)
+    parents = clip.skeleton.parents
+    g_ref = g[frame]
+    offsets = np.array([p[frame, j] if q < 0 else p[frame, j] - p[frame, q] for j, q in enumerate(parents)])
+    new_world = g @ g_ref.transpose(0, 2, 1)[None]  # (T, N, 3, 3)
+    rot = np.empty_like(clip.rotations)
+    trans = np.empty_like(clip.translations)
+    for j, q in enumerate(parents):
+        if q < 0:
+            rot[:, j] = new_world[:, j]
+            trans[:, j] = clip.translations[:, j]
+        else:
+            rot[:, j] = new_world[:, q].transpose(0, 2, 1) @ new_world[:, j]
+            trans[:, j] = clip.translations[:, j] @ g_ref[q].T
+    end_sites = np.array([g_ref[j] @ e if np.all(np.isfinite(e)) else e for j, e in enumerate(clip.skeleton.end_sites)])
+    skeleton = BvhSkeleton(clip.skeleton.names, parents, offsets, end_sites)
+    return BvhClip(clip.path, skeleton, trans, rot, clip.fps)

@@ -3,6 +3,9 @@
 Source and target differ in rest pose (a T-pose against Anny's A-pose), bone lengths, axes (Y-up
 or Z-up, any units) and chain granularity (several spine or neck joints). The transfer:
 
+0. **Rest pose.** A rest skeleton that does not stand (feet not below the hips, as in Bandai's
+   files, whose bones all lie along one axis at rest) is replaced by the first frame's pose
+   (:func:`~selfmocap.synth.mocap.bvh.rebase_rest`; the motion's world joint positions are unchanged).
 1. **Axes.** The source rest skeleton gives its up (hip centre to neck) and left (right hip to left
    hip) directions; rounded to the nearest signed permutation of the file's axes (mocap files are
    axis-aligned), they give the rotation ``C`` from the file's axes to the pose axes (Anny:
@@ -54,7 +57,7 @@ from selfmocap.body.anny_body import ANNY_TO_BODY
 from selfmocap.body.limits import ANNY_JOINT_LIMITS, JointLimits
 from selfmocap.body.names import ANNY_ARTICULATED_BONES, JOINT_PARENTS
 from selfmocap.synth.mocap.bone_map import TARGET_BONES, ResolvedMap
-from selfmocap.synth.mocap.bvh import BvhClip, forward_kinematics
+from selfmocap.synth.mocap.bvh import BvhClip, forward_kinematics, rebase_rest, rest_is_standing
 
 #: For each articulated bone, the next articulated bone along its own segment (None: an end bone).
 SEGMENT_CHILD: Final[dict[str, str | None]] = {
@@ -324,6 +327,11 @@ def retarget(
     limits themselves are applied later, after resampling.
     """
     joints = resolved.joints
+    feet = (joints["foot.L"], joints["foot.R"])
+    if not rest_is_standing(clip.skeleton, (joints["upperleg01.L"], joints["upperleg01.R"]), joints[_up_bone(joints)], feet):
+        # a rest pose that does not stand (Bandai: every bone along one axis): the first frame's
+        # pose is the rest pose instead (the world joint positions do not change)
+        clip = rebase_rest(clip, 0)
     rest_file = clip.skeleton.rest_positions()
     axes = source_axes(rest_file, resolved)
     g_file, p_file = forward_kinematics(clip)
