@@ -77,3 +77,19 @@ def test_checkpoint_body_refuses_other_body_models(tmp_path):
 
     with pytest.raises(UserError, match="does not match"):
         checkpoint_body(_card(NetworkConfig()), BodyModelConfig(body_model="smpl"), "checkpoint c.pt")
+
+
+class _NotATensor:
+    pass
+
+
+def test_checkpoint_with_custom_class_is_one_line_error(tmp_path):
+    import torch
+    from selfmocap.models.pretrained import CheckpointError, read_torch_file
+
+    path = tmp_path / "ckpt.pt"
+    torch.save({"state": _NotATensor()}, path)
+    with pytest.raises(CheckpointError) as err:
+        read_torch_file(path, "checkpoint", ("state",))
+    message = str(err.value)
+    assert str(path) in message and "not loaded" in message and "\n" not in message and "weights_only" not in message

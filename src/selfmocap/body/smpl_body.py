@@ -250,6 +250,11 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
         ("numpy", "ndarray"), ("numpy", "dtype"), ("copyreg", "_reconstructor"), ("builtins", "object"),
         ("_codecs", "encode"),  # how protocol-2 pickles store bytes
     }
+    _SPARSE_MODULES = frozenset({
+        "scipy.sparse", "scipy.sparse.csc", "scipy.sparse._csc", "scipy.sparse.csr", "scipy.sparse._csr",
+        "scipy.sparse.coo", "scipy.sparse._coo", "scipy.sparse._arrays",
+    })
+    _SPARSE_NAMES = frozenset({"csc_matrix", "csr_matrix", "coo_matrix", "csc_array", "csr_array", "coo_array"})
 
     def __init__(self, file, path: Path):
         super().__init__(file, encoding="latin1")
@@ -261,10 +266,11 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
                 f"{self.path} holds chumpy objects (the official SMPL .pkl): convert it once to .npz where chumpy is "
                 "installed (docs/smpl.md: selfmocap.body.smpl_body.convert_smpl_pickle), or use a chumpy-free file"
             )
-        sparse = module.startswith("scipy.sparse") and name.endswith(("_matrix", "_array"))
-        if (module, name) in self._ALLOWED or sparse or (module == "numpy" and name.startswith(("float", "int", "uint"))):
+        # exact (module, name) pairs only; a dotted name (numpy + "interp._implementation.__builtins__.get")
+        # would walk attributes to any object, so it is never allowed
+        if "." not in name and ((module, name) in self._ALLOWED or (module in self._SPARSE_MODULES and name in self._SPARSE_NAMES)):
             return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"refusing to unpickle {module}.{name}")
+        raise pickle.UnpicklingError(f"refusing to unpickle {module}.{name} (not numpy/scipy.sparse data)")
 
 
 def _dense(value, name: str, path: Path) -> np.ndarray:

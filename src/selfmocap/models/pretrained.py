@@ -9,6 +9,7 @@ process killed mid-write) never sees half a file.
 from __future__ import annotations
 
 import dataclasses
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,13 @@ def read_torch_file(path: str | Path, kind: str, required_keys: tuple[str, ...])
         raise CheckpointError(f"{kind} file {path} does not exist")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        if "Unsupported global" not in str(err):  # garbage bytes; torch's multi-line advice left out
+            raise CheckpointError(f"{kind} file {path} is corrupt or not a selfmocap file (unreadable pickle data)") from None
+        # weights_only refused a class: one line, never torch's "try weights_only=False" advice
+        raise CheckpointError(
+            f"{kind} file {path} holds objects other than tensors and plain data, so it was not loaded"
+        ) from None
     except Exception as err:  # torch raises many types for truncated or foreign files
         raise CheckpointError(f"{kind} file {path} is corrupt or not a selfmocap file ({type(err).__name__}: {err})") from None
     missing = [k for k in required_keys if not isinstance(obj, dict) or k not in obj]
