@@ -11,6 +11,8 @@ import sys
 from dataclasses import dataclass
 from typing import Callable
 
+from selfmocap.errors import UserError
+
 #: name -> ("module:attribute" of its :class:`Command`, help line).
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("selfmocap.capture.cli:DEMO", "the embedded default: capture a held-out synthetic video and score it"),
@@ -23,10 +25,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("selfmocap.eval.cli:COMMAND", "3D errors (mm) of predictions against the clips' ground truth"),
     "adapt": ("selfmocap.adapt.cli:ADAPT", "self-supervised test-time adaptation of the network's weights (the paper's method)"),
 }
-
-
-class UserError(Exception):
-    """A problem with the user's input: printed as one line, exit code 2, no traceback."""
 
 
 @dataclass(frozen=True)

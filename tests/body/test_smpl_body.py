@@ -22,7 +22,7 @@ from selfmocap.body.smpl_body import (
     find_smpl_file,
     read_smpl_file,
 )
-from selfmocap.cli import UserError
+from selfmocap.errors import UserError
 
 C = np.diag([1.0, -1.0, -1.0])  # SMPL axes -> body frame
 

@@ -14,7 +14,7 @@ from selfmocap.body import BodyModelConfig, load_body_model
 from selfmocap.body.names import KEYPOINT_NAMES, SMPL_JOINT_NAMES, SMPLX_JOINT_NAMES, SMPLX_JOINT_PARENTS
 from selfmocap.body.smpl_body import SMPL_PATH_ENV, SMPLFileError, SMPLModelData, find_smpl_file, keypoint_regressor
 from selfmocap.body.smplx_body import SMPLX_FAMILY, SMPLX_PATH_ENV
-from selfmocap.cli import UserError
+from selfmocap.errors import UserError
 
 C = np.diag([1.0, -1.0, -1.0])  # SMPL-X axes -> body frame
 

@@ -21,7 +21,7 @@ from selfmocap.capture.cues import (
     mediapipe_to_keypoints,
     pose_model_path,
 )
-from selfmocap.cli import UserError
+from selfmocap.errors import UserError
 
 K = len(KEYPOINT_NAMES)
 

@@ -16,7 +16,7 @@ from selfmocap.capture.keypoint_files import (
     read_keypoints,
     read_masks,
 )
-from selfmocap.cli import UserError
+from selfmocap.errors import UserError
 
 K = len(KEYPOINT_NAMES)
 

@@ -15,7 +15,8 @@ import pytest
 
 from selfmocap.capture import pipeline as pl
 from selfmocap.capture.cli import sigterm_as_interrupt
-from selfmocap.cli import UserError, main
+from selfmocap.cli import main
+from selfmocap.errors import UserError
 from selfmocap.io import dir_mode
 
 
@@ -196,7 +197,7 @@ def test_second_capture_into_same_out_is_refused(tmp_path):
     lock, _ = pl.prepare_out(out, False)
     try:
         code = ("import sys; from pathlib import Path; from selfmocap.capture.pipeline import OutLock\n"
-                "from selfmocap.cli import UserError\n"
+                "from selfmocap.errors import UserError\n"
                 "try:\n    OutLock(Path(sys.argv[1])).acquire()\nexcept UserError as e:\n    print(e); sys.exit(3)\n")
         proc = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True, text=True, timeout=60)
         assert proc.returncode == 3 and "another capture" in proc.stdout

@@ -25,7 +25,7 @@ from selfmocap.capture.video import (
     resized_size,
     select_frames,
 )
-from selfmocap.cli import UserError
+from selfmocap.errors import UserError
 
 W, H, FPS = 64, 48, 25.0
 

@@ -72,7 +72,7 @@ def test_cards_record_the_body_model_and_old_cards_mean_anny(tmp_path):
 
 def test_checkpoint_body_refuses_other_body_models(tmp_path):
     from selfmocap.body import BodyModelConfig
-    from selfmocap.cli import UserError
+    from selfmocap.errors import UserError
     from selfmocap.models.pretrained import checkpoint_body
 
     with pytest.raises(UserError, match="does not match"):

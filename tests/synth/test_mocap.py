@@ -18,7 +18,8 @@ import torch
 
 from selfmocap.body.limits import ANNY_JOINT_LIMITS, clamp_pose, euler_to_pose, pose_to_euler
 from selfmocap.body.names import ANNY_ARTICULATED_BONES, JOINT_PARENTS
-from selfmocap.cli import UserError, main
+from selfmocap.cli import main
+from selfmocap.errors import UserError
 from selfmocap.data import list_clips
 from selfmocap.synth.mocap import (
     BvhMotion,

@@ -7,7 +7,8 @@ import argparse
 import importlib
 
 from selfmocap import config as cfg
-from selfmocap.cli import Command, UserError
+from selfmocap.cli import Command
+from selfmocap.errors import UserError
 
 
 def _check(config) -> None:

@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 
 from selfmocap import config as cfg
-from selfmocap.cli import Command, UserError
+from selfmocap.cli import Command
+from selfmocap.errors import UserError
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:

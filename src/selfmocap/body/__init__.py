@@ -24,7 +24,7 @@ def load_body_model(name: str = "anny", path: str | Path | None = None, **kwargs
     """
     if name == "anny":
         if path is not None:
-            from selfmocap.cli import UserError
+            from selfmocap.errors import UserError
 
             raise UserError(f"--body-model-path {path} is for SMPL/SMPL-X, but the body model is anny (bundled); drop the path")
         from selfmocap.body.anny_body import AnnyBody

@@ -38,7 +38,7 @@ class BodyModelConfig:
     def resolve(self, recorded: str | None = None, source: str = "the data") -> str:
         """The body model to use: the one asked for, else ``recorded`` (by a checkpoint or clips),
         else Anny. Asking for one that differs from ``recorded`` is a ``UserError``."""
-        from selfmocap.cli import UserError
+        from selfmocap.errors import UserError
 
         if self.body_model is not None and recorded is not None and self.body_model != recorded:
             raise UserError(

@@ -54,7 +54,7 @@ from smplx.vertex_ids import vertex_ids as SMPLX_VERTEX_IDS
 
 from selfmocap.body.model import BodyOutput, check_shape_vector, pose_to_rotmat
 from selfmocap.body.names import KEYPOINT_NAMES, SMPL_JOINT_NAMES, SMPL_JOINT_PARENTS
-from selfmocap.cli import UserError
+from selfmocap.errors import UserError
 
 Gender = Literal["neutral", "male", "female"]
 #: Environment variable read when no path is given.

@@ -36,7 +36,7 @@ import numpy as np
 
 from selfmocap.adapt.inputs import MIN_VISIBLE_KEYPOINTS
 from selfmocap.body.names import KEYPOINT_NAMES
-from selfmocap.cli import UserError
+from selfmocap.errors import UserError
 
 #: A keypoint counts as seen when its confidence is at least this (mediapipe's own default for
 #: its visibility, and the threshold the capture pipeline binarises confidences with).

@@ -37,7 +37,7 @@ import numpy as np
 
 from selfmocap.body.names import KEYPOINT_NAMES
 from selfmocap.capture.video import natural_key
-from selfmocap.cli import UserError
+from selfmocap.errors import UserError
 
 #: OpenPose BODY_25 point order (OpenPose's left is the subject's left, as ours).
 OPENPOSE_BODY_25: Final[tuple[str, ...]] = (

@@ -65,7 +65,7 @@ from selfmocap.capture.smoothing import (
     reprojection_error,
     smooth_within_tolerance,
 )
-from selfmocap.cli import UserError
+from selfmocap.errors import UserError
 from selfmocap.data.predictions import ClipPrediction, write_prediction, write_run_info
 from selfmocap.export.motion import format_frame_ranges, frame_ranges
 from selfmocap.geometry.camera import Camera, project

@@ -33,7 +33,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from selfmocap.cli import UserError
+from selfmocap.errors import UserError
 
 # FFmpeg's own decoder messages ("[mjpeg @ 0x...] No JPEG data found") bypass OpenCV's log level;
 # this variable silences them, but OpenCV reads it once, at its first use of FFmpeg in the process.

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from selfmocap import config as cfg
-from selfmocap.cli import Command, UserError
+from selfmocap.cli import Command
+from selfmocap.errors import UserError
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:

@@ -146,7 +146,7 @@ def checkpoint_body(card: ModelCard, config=None, source: str = "the checkpoint"
     through ``config``, a :class:`~selfmocap.body.BodyModelConfig`). A ``--body-model`` that
     differs, or model files with another shape size, raise ``UserError``."""
     from selfmocap.body import BodyModelConfig
-    from selfmocap.cli import UserError
+    from selfmocap.errors import UserError
 
     outputs = card.outputs
     config = config or BodyModelConfig()

@@ -45,7 +45,7 @@ class SynthConfig:
 
 def validate(config: SynthConfig) -> None:
     """Raise ``UserError`` with a one-line message for bad arguments."""
-    from selfmocap.cli import UserError
+    from selfmocap.errors import UserError
 
     if config.clips < 1:
         raise UserError(f"--clips must be at least 1, got {config.clips}")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from selfmocap import config as cfg
-from selfmocap.cli import Command, UserError
+from selfmocap.cli import Command
+from selfmocap.errors import UserError
 from selfmocap.models.pretrained import CheckpointError
 from selfmocap.training.config import PretrainConfig
 from selfmocap.training.pretrain import PretrainError, pretrain

@@ -21,7 +21,7 @@ import roma
 import torch
 
 from selfmocap.body.limits import ANNY_JOINT_LIMITS, JointLimits, clamp_pose
-from selfmocap.cli import UserError
+from selfmocap.errors import UserError
 from selfmocap.data.clip import MotionWindow
 from selfmocap.synth.mocap.bone_map import BoneMap, BoneMapError, ResolvedMap, load_bone_map, resolve_bone_map
 from selfmocap.synth.mocap.bvh import (
