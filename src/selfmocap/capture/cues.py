@@ -106,11 +106,15 @@ class FrameCues:
         mask: (H, W) bool person segmentation, or None when not available (segmentation off, or
             no person found in the frame).
         landmarks: (33, 4) mediapipe's raw output (normalised x, y, z and visibility), or None.
+        world: (K, 4) float32 mediapipe's metric 3D ``pose_world_landmarks`` mapped to
+            :data:`KEYPOINT_NAMES` (:func:`mediapipe_to_world_keypoints`): ``x, y, z`` in metres
+            around the hip centre, and confidence; or None where there are none.
     """
 
     keypoints: np.ndarray
     mask: np.ndarray | None
     landmarks: np.ndarray | None = None
+    world: np.ndarray | None = None
 
     @property
     def detected(self) -> bool:
@@ -141,6 +145,31 @@ def mediapipe_to_keypoints(landmarks: np.ndarray, width: int, height: int) -> np
     out[has, 0] = picked[:, 0] * width
     out[has, 1] = picked[:, 1] * height
     out[has, 2] = np.clip(np.nan_to_num(picked[:, 3]), 0.0, 1.0)
+    return out
+
+
+def mediapipe_to_world_keypoints(world: np.ndarray) -> np.ndarray:
+    """mediapipe's ``pose_world_landmarks`` -> our keypoints in 3D.
+
+    Args:
+        world: (33, 4) ``x, y, z`` in metres (origin between the hips, mediapipe's own axes:
+            x to the image's right, y down, z away from the camera, up to an unknown rotation
+            and scale of its estimate) and ``visibility``, in mediapipe's order.
+
+    Returns:
+        (K, 4) float32 in :data:`KEYPOINT_NAMES` order: ``x, y, z`` as given and the visibility
+        clipped to [0, 1] as confidence; keypoints without a counterpart are all zero.
+    """
+    world = np.asarray(world, dtype=np.float64)
+    if world.shape != (len(MEDIAPIPE_LANDMARK_NAMES), 4):
+        raise ValueError(f"expected ({len(MEDIAPIPE_LANDMARK_NAMES)}, 4) world landmarks, got {world.shape}")
+    index = np.array(MEDIAPIPE_INDEX)
+    has = index >= 0
+    out = np.zeros((len(KEYPOINT_NAMES), 4), np.float32)
+    picked = world[index[has]]
+    finite = np.isfinite(picked[:, :3]).all(axis=1)
+    out[has, :3] = np.where(finite[:, None], picked[:, :3], 0.0)
+    out[has, 3] = np.where(finite, np.clip(np.nan_to_num(picked[:, 3]), 0.0, 1.0), 0.0)
     return out
 
 
@@ -297,7 +326,11 @@ class PoseDetector:
         mask = None
         if self.segmentation and result.segmentation_mask is not None:
             mask = np.asarray(result.segmentation_mask) >= self.mask_threshold
-        return FrameCues(mediapipe_to_keypoints(landmarks, w, h), mask, landmarks)
+        world = None
+        if result.pose_world_landmarks is not None:
+            world = mediapipe_to_world_keypoints(
+                np.array([[p.x, p.y, p.z, p.visibility] for p in result.pose_world_landmarks.landmark], np.float32))
+        return FrameCues(mediapipe_to_keypoints(landmarks, w, h), mask, landmarks, world)
 
     def close(self) -> None:
         """Release mediapipe's graph (idempotent)."""
