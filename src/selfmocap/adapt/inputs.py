@@ -25,12 +25,10 @@ import torch
 from scipy.ndimage import uniform_filter1d
 
 from selfmocap.config import field
+from selfmocap.cues.detector import MIN_VISIBLE_KEYPOINTS, detector_keypoints
 from selfmocap.data.clip import Clip
 from selfmocap.geometry.crop import CropBox, crop_image, square_box
 from selfmocap.synth.degrade import noisy_segmentation
-
-#: Fewer visible input keypoints than this and a frame counts as "no person detected".
-MIN_VISIBLE_KEYPOINTS = 4
 
 
 @dataclass(frozen=True)
@@ -92,18 +90,6 @@ class ClipInputs:
 
 def _clip_rng(config: InputConfig, clip_id: str, stream: int) -> np.random.Generator:
     return np.random.default_rng([config.noise_seed, zlib.crc32(clip_id.encode()), stream])
-
-
-def detector_keypoints(true2d: np.ndarray, config: InputConfig, rng: np.random.Generator) -> np.ndarray:
-    """(T, K, 3) ground-truth keypoints -> what a detector would give: noise and misses (estimated
-    mode), confidence 1 for kept visible points and 0 otherwise."""
-    out = true2d.astype(np.float64).copy()
-    out[..., 2] = out[..., 2] > 0.5
-    if config.inputs == "estimated":
-        extent = np.ptp(true2d[..., :2], axis=1).max(axis=-1)  # (T,)
-        out[..., :2] += rng.normal(0.0, 1.0, size=out[..., :2].shape) * (config.keypoint_noise * extent)[:, None, None]
-        out[..., 2] *= rng.uniform(size=out.shape[:2]) >= config.keypoint_dropout
-    return out
 
 
 def chain_flow(flows: np.ndarray, valid: np.ndarray, gap: int) -> tuple[np.ndarray, np.ndarray]:
@@ -227,7 +213,13 @@ def prepare_inputs(clip: Clip, config: InputConfig, crop_size: int = 128) -> Cli
     gap = min(config.pair_gap, max(t_count - 1, 1))
     frames = [clip.rgb(t) for t in range(t_count)]
     h, w = frames[0].shape[:2]
-    keypoints = detector_keypoints(clip.labels.keypoints2d, config, _clip_rng(config, clip.meta.clip_id, 0))
+    estimated = config.inputs == "estimated"
+    keypoints = detector_keypoints(
+        clip.labels.keypoints2d,
+        _clip_rng(config, clip.meta.clip_id, 0),
+        noise=config.keypoint_noise if estimated else 0.0,
+        dropout=config.keypoint_dropout if estimated else 0.0,
+    )
     seg_rng = _clip_rng(config, clip.meta.clip_id, 1)
     if config.inputs == "oracle":
         masks = [clip.mask(t) for t in range(t_count)]

@@ -34,8 +34,8 @@ from typing import Final
 
 import numpy as np
 
-from selfmocap.adapt.inputs import MIN_VISIBLE_KEYPOINTS
 from selfmocap.body.names import KEYPOINT_NAMES
+from selfmocap.cues.detector import MIN_VISIBLE_KEYPOINTS
 from selfmocap.errors import UserError
 
 #: A keypoint counts as seen when its confidence is at least this (mediapipe's own default for

@@ -44,7 +44,6 @@ from tqdm import tqdm
 from selfmocap import config as cfg
 from selfmocap.adapt.adapt import AdaptLog, AdaptOptions, adapt_network
 from selfmocap.adapt.inputs import (
-    MIN_VISIBLE_KEYPOINTS,
     InputConfig,
     build_inputs,
     crop_squares,
@@ -56,6 +55,7 @@ from selfmocap.adapt.objective import ObjectiveConfig
 from selfmocap.body import BodyModelConfig
 from selfmocap.body.names import KEYPOINT_NAMES
 from selfmocap.capture.cues import KEYPOINT_CONFIDENCE_THRESHOLD
+from selfmocap.cues.detector import MIN_VISIBLE_KEYPOINTS
 from selfmocap.capture.smoothing import (
     SIGMA_FRAMES,
     MotionParams,
