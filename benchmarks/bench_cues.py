@@ -4,7 +4,7 @@
         [--variant rgb|mp4v|no-background|grayscale|x2] [--complexity 1] [--min-confidence 0.5]
 
 For each dataset folder (``selfmocap synth`` output), every clip is run through
-``capture.cues.PoseDetector`` (video mode, a fresh detector per clip) and compared with the clip's
+``cues.mediapipe.PoseDetector`` (video mode, a fresh detector per clip) and compared with the clip's
 ground truth. Prints markdown tables:
 
 * per split: frames, detection rate (``FrameCues.detected``), rate on the person (detected and
@@ -41,7 +41,7 @@ import cv2
 import numpy as np
 
 from selfmocap.body.names import KEYPOINT_FLIP, KEYPOINT_NAMES
-from selfmocap.capture.cues import MEDIAPIPE_INDEX, PoseDetector
+from selfmocap.cues.mediapipe import MEDIAPIPE_INDEX, PoseDetector
 from selfmocap.capture.video import open_video
 from selfmocap.data import list_clips
 
@@ -148,7 +148,7 @@ def measure(folder: Path, clips: int | None, variant: str, complexity: int, min_
 
 #: mediapipe landmark index of each landmark's mirror twin (left <-> right).
 def _mirror_index() -> list[int]:
-    from selfmocap.capture.cues import MEDIAPIPE_LANDMARK_NAMES as names
+    from selfmocap.cues.mediapipe import MEDIAPIPE_LANDMARK_NAMES as names
 
     def twin(n: str) -> str:
         return n.replace("left", "@").replace("right", "left").replace("@", "right")

@@ -54,7 +54,7 @@ from selfmocap.adapt.network import predict_clip, to_clip_prediction
 from selfmocap.adapt.objective import ObjectiveConfig
 from selfmocap.body import BodyModelConfig
 from selfmocap.body.names import KEYPOINT_NAMES
-from selfmocap.capture.cues import KEYPOINT_CONFIDENCE_THRESHOLD
+from selfmocap.cues.mediapipe import KEYPOINT_CONFIDENCE_THRESHOLD
 from selfmocap.cues.detector import MIN_VISIBLE_KEYPOINTS
 from selfmocap.capture.smoothing import (
     SIGMA_FRAMES,
@@ -330,7 +330,7 @@ def prepare_out(out: Path, overwrite: bool, video: Path | None = None) -> tuple[
 
 def gather_cues(reader, source: SourceOptions, work: Path) -> Cues:
     """Stream the frames once: keypoints and masks per frame (mediapipe or the user's files)."""
-    from selfmocap.capture.cues import PoseDetector
+    from selfmocap.cues.mediapipe import PoseDetector
     from selfmocap.capture.keypoint_files import read_keypoints, read_masks
 
     info = reader.info

@@ -1,4 +1,4 @@
-"""capture.cues: the mediapipe -> keypoint mapping, the log filter, and mediapipe on a synthetic frame."""
+"""cues.mediapipe: the mediapipe -> keypoint mapping, the log filter, and mediapipe on a synthetic frame."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from selfmocap.body.names import KEYPOINT_FLIP, KEYPOINT_NAMES
-from selfmocap.capture import cues as cues_module
-from selfmocap.capture.cues import (
+from selfmocap.cues import mediapipe as cues_module
+from selfmocap.cues.mediapipe import (
     INSTALL_HINT,
     KEYPOINT_CONFIDENCE_THRESHOLD,
     MEDIAPIPE_LANDMARK_NAMES,
