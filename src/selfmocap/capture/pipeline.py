@@ -331,7 +331,7 @@ def prepare_out(out: Path, overwrite: bool, video: Path | None = None) -> tuple[
 def gather_cues(reader, source: SourceOptions, work: Path) -> Cues:
     """Stream the frames once: keypoints and masks per frame (mediapipe or the user's files)."""
     from selfmocap.cues.mediapipe import PoseDetector
-    from selfmocap.capture.keypoint_files import read_keypoints, read_masks
+    from selfmocap.cues.keypoint_files import read_keypoints, read_masks
 
     info = reader.info
     started = time.perf_counter()

@@ -1,4 +1,4 @@
-"""capture.keypoint_files: OpenPose (BODY_25, COCO-18) and COCO JSON keypoints, PNG masks."""
+"""cues.keypoint_files: OpenPose (BODY_25, COCO-18) and COCO JSON keypoints, PNG masks."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from selfmocap.body.names import KEYPOINT_NAMES
-from selfmocap.capture.keypoint_files import (
+from selfmocap.cues.keypoint_files import (
     COCO_WHOLEBODY_23,
     OPENPOSE_BODY_25,
     OPENPOSE_COCO_18,
