@@ -25,10 +25,10 @@ import torch
 from scipy.ndimage import uniform_filter1d
 
 from selfmocap.config import field
+from selfmocap.cues.degrade import noisy_segmentation
 from selfmocap.cues.detector import MIN_VISIBLE_KEYPOINTS, detector_keypoints
 from selfmocap.data.clip import Clip
 from selfmocap.geometry.crop import CropBox, crop_image, square_box
-from selfmocap.synth.degrade import noisy_segmentation
 
 
 @dataclass(frozen=True)

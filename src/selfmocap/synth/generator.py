@@ -22,7 +22,7 @@ from selfmocap.data.clip import ClipLabels, ClipMeta, ClipWriter
 from selfmocap.geometry.camera import Camera, project_camera_space
 from selfmocap.render import Fragments, RayCaster, SurfaceLayout, rasterize, sample_appearance, sample_light, shade
 from selfmocap.synth.backgrounds import sample_background
-from selfmocap.synth.degrade import background_subtraction_mask
+from selfmocap.cues.degrade import background_subtraction_mask
 from selfmocap.synth.motion import Motion, MotionSource, ProceduralMotion, fit_root_to_body
 from selfmocap.synth.splits import SPEC, clip_rng, sample_body_shape
 
