@@ -1,4 +1,7 @@
-"""2D cues measured on the input video for self-supervision: optical flow (``flow``)."""
+"""2D cues of the input frames, wherever they come from: mediapipe keypoints and masks
+(``mediapipe``), the user's keypoint and mask files (``keypoint_files``), the simulated detector
+and degraded silhouettes of synthetic clips (``detector``, ``degrade``), and optical flow
+(``flow``). ``capture/`` and ``adapt/`` only orchestrate them."""
 
 from selfmocap.cues.flow import FlowConfig, estimate_clip_flow, estimate_flow, flow_consistency
 
