@@ -1,5 +1,6 @@
 """Self-supervised losses (section 3.1 of Tung et al., 2017), one per file: keypoint, motion
-and segmentation re-projection errors. Formulas and normalisation: ``docs/losses.md``."""
+and segmentation re-projection errors, and (beyond the paper) an aligned 3D keypoint term
+against mediapipe's world landmarks. Formulas and normalisation: ``docs/losses.md``."""
 
 from selfmocap.losses.config import (
     SegmentationForm,
@@ -18,6 +19,7 @@ from selfmocap.losses.segmentation import (
     segmentation_chamfer_loss,
     segmentation_distance_map_loss,
 )
+from selfmocap.losses.world3d import WorldKeypointLoss, similarity_align, world_keypoint_loss
 
 __all__ = [
     "KeypointReprojectionLoss",
@@ -36,4 +38,7 @@ __all__ = [
     "nearest_neighbours",
     "segmentation_chamfer_loss",
     "segmentation_distance_map_loss",
+    "similarity_align",
+    "world_keypoint_loss",
+    "WorldKeypointLoss",
 ]

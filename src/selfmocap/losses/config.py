@@ -28,6 +28,9 @@ class SelfSupervisedLossWeights:
     motion: float = cfg.field(
         0.01, help="section 3.1 motion re-projection: mean L1 flow error of visible vertices in crop sides "
         "(L1 where the others are squared, so it is weighted down further; docs/adaptation.md)")
+    world3d: float = cfg.field(
+        1.0, help="3D keypoints against mediapipe's world landmarks, aligned up to rotation, translation and scale: "
+        "weighted squared error in units of 2 m (losses/world3d.py; docs/losses.md)")
 
 
 @dataclass(frozen=True)
@@ -37,12 +40,13 @@ class SelfSupervisedTerms:
     keypoint: torch.Tensor
     segmentation: torch.Tensor
     motion: torch.Tensor
+    world3d: torch.Tensor
 
     def total(self, weights: SelfSupervisedLossWeights) -> torch.Tensor:
         return sum(getattr(weights, f.name) * getattr(self, f.name) for f in fields(self))
 
     def stacked(self) -> torch.Tensor:
-        """(3,) the detached terms in field order (for logging)."""
+        """(4,) the detached terms in field order (for logging)."""
         return torch.stack([getattr(self, f.name).detach() for f in fields(self)])
 
     @staticmethod
