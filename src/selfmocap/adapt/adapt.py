@@ -177,7 +177,9 @@ def run_adapt(config: AdaptConfig) -> Path:
         if config.adapt.replay_data.resolve() == config.data.resolve():
             raise ReplayError(f"--replay-data {config.adapt.replay_data} is the folder being adapted to: replay synthetic training clips")
         replay = open_replay(config.adapt.replay_data, pretrained.card, config.adapt.replay_batch, config.adapt.seed, config.body)
-    inputs = [prepare_inputs(c, config.input, pretrained.card.network_config.input_size) for c in tqdm(clips, desc="inputs", unit="clip")]
+    world = "world3d" in config.objective.enabled()
+    inputs = [prepare_inputs(c, config.input, pretrained.card.network_config.input_size, world=world)
+              for c in tqdm(clips, desc="inputs", unit="clip")]
     config.out.mkdir(parents=True, exist_ok=True)
     log = AdaptLog()
     if config.adapt.scope == "joint":

@@ -63,6 +63,8 @@ class ClipInputs:
         flow_valid: (T - gap, H, W) bool.
         detected: (T,) bool, frames where a person was found (enough visible keypoints).
         gap: frames between the two frames of a flow pair.
+        world: (T, K, 4) 3D keypoint estimates from mediapipe's world landmarks (metres, their own
+            hip-centred frame) and confidence, or None where they were not computed.
     """
 
     clip_id: str
@@ -77,6 +79,7 @@ class ClipInputs:
     flow_valid: torch.Tensor
     detected: torch.Tensor
     gap: int
+    world: torch.Tensor | None = None
 
     @property
     def num_frames(self) -> int:
@@ -154,9 +157,11 @@ def build_inputs(
     centres: np.ndarray,
     sides: np.ndarray,
     crop_size: int = 128,
+    world: np.ndarray | None = None,
 ) -> ClipInputs:
     """Assemble :class:`ClipInputs` from frames (T, H, W, 3), input keypoints (T, K, 3) in frame
-    pixels, masks (T, H, W) bool, flow (T - gap, H, W, 2) with its validity, and crop squares."""
+    pixels, masks (T, H, W) bool, flow (T - gap, H, W, 2) with its validity, crop squares and,
+    optionally, (T, K, 4) 3D keypoint estimates with confidence."""
     h, w = frames[0].shape[:2]
     detected = (keypoints[..., 2] > 0).sum(axis=1) >= MIN_VISIBLE_KEYPOINTS
     offset = centres - sides[:, None] / 2
@@ -179,6 +184,7 @@ def build_inputs(
         flow_valid=torch.from_numpy(np.asarray(flow_valid, dtype=bool)),
         detected=torch.from_numpy(detected),
         gap=gap,
+        world=None if world is None else torch.from_numpy(np.asarray(world, dtype=np.float32)),
     )
 
 
@@ -207,8 +213,27 @@ def mask_pixels(mask: np.ndarray) -> np.ndarray:
     return np.stack([xs, ys], axis=1) + 0.5
 
 
-def prepare_inputs(clip: Clip, config: InputConfig, crop_size: int = 128) -> ClipInputs:
-    """Build a clip's :class:`ClipInputs` from its frames and 2D annotations only."""
+def world_landmarks(frames: list[np.ndarray], progress: str | None = None) -> np.ndarray:
+    """(T, K, 4) mediapipe's metric world landmarks of each frame as our keypoints with confidence
+    (all zero where mediapipe finds no person): the 3D cue of the ``world3d`` loss. mediapipe only
+    ever sees the RGB frames, so nothing of a clip's 3D truth reaches here."""
+    from tqdm import tqdm
+
+    from selfmocap.cues.mediapipe import PoseDetector
+    from selfmocap.body.names import KEYPOINT_NAMES
+
+    out = np.zeros((len(frames), len(KEYPOINT_NAMES), 4), np.float32)
+    with PoseDetector(segmentation=False) as detector:
+        for t, frame in enumerate(tqdm(frames, desc=progress, disable=progress is None, unit="frame")):
+            cues = detector(frame)
+            if cues.world is not None:
+                out[t] = cues.world
+    return out
+
+
+def prepare_inputs(clip: Clip, config: InputConfig, crop_size: int = 128, world: bool = False) -> ClipInputs:
+    """Build a clip's :class:`ClipInputs` from its frames and 2D annotations only (and, with
+    ``world``, mediapipe's 3D world landmarks computed from its RGB frames)."""
     t_count = len(clip)
     gap = min(config.pair_gap, max(t_count - 1, 1))
     frames = [clip.rgb(t) for t in range(t_count)]
@@ -234,4 +259,6 @@ def prepare_inputs(clip: Clip, config: InputConfig, crop_size: int = 128) -> Cli
         flow, valid = chain_flow(*clip.flow(), gap)
     else:
         flow, valid = pair_flow(frames, gap)
-    return build_inputs(clip.meta.clip_id, frames, keypoints, np.stack(masks), flow, valid, gap, centres, sides, crop_size)
+    world_kp = world_landmarks(frames) if world else None
+    return build_inputs(clip.meta.clip_id, frames, keypoints, np.stack(masks), flow, valid, gap, centres, sides, crop_size,
+                        world_kp)

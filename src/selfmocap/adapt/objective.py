@@ -26,17 +26,19 @@ from selfmocap.losses import (
     motion_reprojection_loss,
     segmentation_chamfer_loss,
     segmentation_distance_map_loss,
+    world_keypoint_loss,
 )
 from selfmocap.render.visibility import vertex_visibility
 
-LOSS_NAMES = ("kpt", "seg", "motion")
+LOSS_NAMES = ("kpt", "seg", "motion", "world3d")
 
 
 @dataclass(frozen=True)
 class ObjectiveConfig:
     """Which self-supervised losses are on, their weights, and the pose prior."""
 
-    losses: str = field("kpt,seg,motion", help="comma-separated self-supervised losses: kpt (Eq. 4), seg (Eq. 5), motion (section 3.1)")
+    losses: str = field("kpt,seg,motion", help="comma-separated self-supervised losses: kpt (Eq. 4), seg (Eq. 5), motion (section 3.1), "
+                        "world3d (mediapipe's 3D world landmarks, aligned up to a similarity; not in the paper)")
     weights: SelfSupervisedLossWeights = field(default_factory=SelfSupervisedLossWeights, help="loss weights", prefix="weight-")
     prior: float = field(0.1, help="weight of the joint-limit pose prior (0: off; SMPL: through Anny's bones, docs/smpl.md)")
     segmentation_form: SegmentationForm = field("chamfer", help="'chamfer': Eq. 5 point sets; 'distance_map': Eq. 6-7 thresholded distance maps")
@@ -66,6 +68,7 @@ class PairBatch:
     flow_valid: torch.Tensor  #: (B, H, W)
     side: torch.Tensor  #: (2B,) person box side, frame pixels
     detected: torch.Tensor  #: (2B,) bool
+    world: torch.Tensor | None = None  #: (2B, K, 4) 3D keypoint estimates (metres, own frame) and confidence
 
 
 def pair_batch(inputs: ClipInputs, t: torch.Tensor) -> PairBatch:
@@ -79,6 +82,7 @@ def pair_batch(inputs: ClipInputs, t: torch.Tensor) -> PairBatch:
         flow_valid=inputs.flow_valid[t],
         side=inputs.box_side[frames],
         detected=inputs.detected[frames],
+        world=None if inputs.world is None else inputs.world[frames],
     )
 
 
@@ -123,7 +127,10 @@ def self_supervised_objective(
                 out.vertices[:b], out.vertices[b:], cam_t, cam_t1, batch.flow, visible[:b] & batch.detected[b:, None],
                 batch.flow_valid, scale=batch.side[:b],
             )
-    terms = SelfSupervisedTerms(keypoint=kpt, segmentation=seg, motion=motion)
+    world3d = zero
+    if "world3d" in enabled and batch.world is not None:
+        world3d = world_keypoint_loss(out.keypoints, batch.world[..., :3], batch.world[..., 3] * det[:, None])
+    terms = SelfSupervisedTerms(keypoint=kpt, segmentation=seg, motion=motion, world3d=world3d)
     total = terms.total(config.weights)
     if config.prior > 0:
         total = total + config.prior * pose_limit_violation(body, pose).mean()

@@ -161,7 +161,7 @@ def run_optimize(config: OptimizeConfig) -> Path:
     body = config.body.load(clips_body_model(clips, config.data), f"the clips of {config.data}")
     log = AdaptLog()
     for clip in clips:
-        inputs = prepare_inputs(clip, config.input)
+        inputs = prepare_inputs(clip, config.input, world="world3d" in config.objective.enabled())
         write_prediction(config.out, clip.meta.clip_id, optimize_clip(clip, inputs, body, config, log))
     log.write(config.out)
     write_run_info(config.out, METHOD_NAMES[config.init], init=config.init, config=cfg.to_dict(config),

@@ -134,6 +134,7 @@ class Cues:
     mask_dir: Path
     seconds: float  #: the whole pass
     detector_seconds: float  #: of which in the detector (the rest: decoding, resizing, mask files)
+    world: np.ndarray | None = None  #: (T, K, 4) mediapipe's metric world landmarks and confidence, None without mediapipe
 
     def mask(self, t: int) -> np.ndarray:
         image = cv2.imread(str(self.mask_dir / f"{t:06d}.png"), cv2.IMREAD_GRAYSCALE)
@@ -343,6 +344,7 @@ def gather_cues(reader, source: SourceOptions, work: Path) -> Cues:
     detector = PoseDetector(model_complexity=source.model_complexity, segmentation=user_masks is None) if (
         user_kp is None or user_masks is None) else None
     keypoints = np.zeros((info.num_frames, len(KEYPOINT_NAMES), 3), np.float32)
+    world = np.zeros((info.num_frames, len(KEYPOINT_NAMES), 4), np.float32) if detector is not None else None
     in_detector = 0.0
     try:
         for t, frame in enumerate(tqdm(reader, total=info.num_frames, desc="cues", unit="frame")):
@@ -350,6 +352,8 @@ def gather_cues(reader, source: SourceOptions, work: Path) -> Cues:
             cues = detector(frame) if detector is not None else None
             in_detector += time.perf_counter() - tic
             keypoints[t] = user_kp[t] if user_kp is not None else cues.keypoints
+            if world is not None and cues.world is not None:
+                world[t] = cues.world
             mask = user_masks[t] if user_masks is not None else cues.mask
             if mask is None:
                 mask = np.zeros(frame.shape[:2], bool)
@@ -363,7 +367,9 @@ def gather_cues(reader, source: SourceOptions, work: Path) -> Cues:
     keypoints[..., 2] = (raw_conf >= KEYPOINT_CONFIDENCE_THRESHOLD).astype(np.float32)
     detected = (keypoints[..., 2] > 0).sum(1) >= MIN_VISIBLE_KEYPOINTS
     keypoints[~detected, :, 2] = 0.0
-    return Cues(keypoints, raw_conf, detected, mask_dir, time.perf_counter() - started, in_detector)
+    if world is not None:
+        world[~detected, :, 3] = 0.0
+    return Cues(keypoints, raw_conf, detected, mask_dir, time.perf_counter() - started, in_detector, world)
 
 
 def iterations(options: CaptureOptions, pairs: int) -> int:
@@ -540,7 +546,8 @@ def _capture(config: CaptureConfig, reader, pretrained, body, work: Path, timing
             np.zeros((0, h, w, 2), np.float32), np.zeros((0, h, w), bool))
         timings["flow"] += time.perf_counter() - tic
         tic = time.perf_counter()
-        inputs = build_inputs(clip_id, frames, cues.keypoints[a:b], masks, flow, valid, seg_gap, centres[a:b], sides[a:b], crop)
+        inputs = build_inputs(clip_id, frames, cues.keypoints[a:b], masks, flow, valid, seg_gap, centres[a:b], sides[a:b], crop,
+                              None if cues.world is None else cues.world[a:b])
         timings["crops"] += time.perf_counter() - tic
         del frames, flow, valid, masks
         tic = time.perf_counter()
