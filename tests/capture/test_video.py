@@ -19,7 +19,9 @@ import pytest
 
 from selfmocap.capture.video import (
     container_name,
+    mp4_boxes,
     mp4_media_bytes,
+    mp4_truncated,
     natural_key,
     open_video,
     resized_size,
@@ -298,3 +300,36 @@ def test_image_folder_errors(tmp_path):
     broken = write_images(tmp_path / "broken", ["a.png"])
     (broken / "b.png").write_bytes(b"not a png")
     one_line_error(lambda: open_video(broken), "b.png", "not a readable image")
+
+
+def box(kind: bytes, payload: bytes = b"", size: int | None = None) -> bytes:
+    """A top-level MP4 box with a 32-bit size (``size`` overrides the true one)."""
+    return (8 + len(payload) if size is None else size).to_bytes(4, "big") + kind + payload
+
+
+def box64(kind: bytes, payload: bytes = b"") -> bytes:
+    """A top-level MP4 box with a 64-bit size (size field 1, then 8 bytes of size)."""
+    return (1).to_bytes(4, "big") + kind + (16 + len(payload)).to_bytes(8, "big") + payload
+
+
+@pytest.mark.parametrize(
+    "data, media, truncated, stop",
+    [
+        (box(b"ftyp", bytes(4)) + box(b"mdat", bytes(100)) + box(b"moov", bytes(20)), 100, False, "end"),
+        (box(b"ftyp", bytes(4)) + box(b"moov", bytes(20)), None, False, "end"),  # no mdat
+        (box(b"ftyp", bytes(4)) + box(b"mdat", bytes(30)), 30, True, "end"),  # no index
+        (box(b"moov", bytes(4)) + box(b"mdat", bytes(30), size=200), 192, True, "end"),  # runs past the end
+        (box(b"moov", bytes(4)) + box64(b"mdat", bytes(50)), 50, False, "end"),
+        (box(b"moov", bytes(4)) + box(b"mdat", bytes(50), size=0), 50, False, "end"),  # size 0: to the end
+        (box(b"ftyp", bytes(4)) + (1).to_bytes(4, "big") + b"mdat" + bytes(2), None, True, "cut_header"),
+        (box(b"ftyp", bytes(4)) + box(b"mdat", bytes(30), size=4) + bytes(8), None, False, "not_boxes"),
+        (b"", None, False, "end"),
+    ],
+    ids=["whole", "no-mdat", "no-moov", "past-end", "64-bit", "size-0", "cut-64-bit-header", "size-under-header", "empty"],
+)
+def test_mp4_box_walk_on_hand_made_files(tmp_path, data, media, truncated, stop):
+    path = tmp_path / "boxes.mp4"
+    path.write_bytes(data)
+    assert mp4_boxes(path).stop == stop
+    assert mp4_media_bytes(path) == media
+    assert mp4_truncated(path) is truncated

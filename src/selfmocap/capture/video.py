@@ -188,11 +188,34 @@ def _fourcc(capture: cv2.VideoCapture) -> str:
     return text if code and text.isprintable() and text.strip() else "unknown"
 
 
-def mp4_media_bytes(path: Path) -> int | None:
-    """Total payload of the top-level ``mdat`` boxes of an MP4/MOV file (0: no frame data at all),
-    or None when the file is not a readable box sequence or has no ``mdat``."""
-    total, found = 0, False
+@dataclass(frozen=True)
+class Mp4Box:
+    """A top-level box of an MP4/MOV file: its type, where it starts, its declared size (header
+    included; it may run past the end of a truncated file) and its header's length (8, or 16 with
+    a 64-bit size)."""
+
+    kind: bytes
+    offset: int
+    size: int
+    header: int
+
+
+@dataclass(frozen=True)
+class Mp4Boxes:
+    """The top-level boxes of an MP4/MOV file, in order, and why the walk stopped: ``end`` (the
+    file ran out of box headers), ``cut_header`` (a 64-bit size header cut by the end of the file)
+    or ``not_boxes`` (a size smaller than its header: not a box sequence)."""
+
+    boxes: tuple[Mp4Box, ...]
+    file_size: int
+    stop: Literal["end", "cut_header", "not_boxes"]
+
+
+def mp4_boxes(path: Path) -> Mp4Boxes:
+    """Walk the top-level boxes of an MP4/MOV file, reading only their headers."""
     size_on_disk = path.stat().st_size
+    boxes: list[Mp4Box] = []
+    stop: Literal["end", "cut_header", "not_boxes"] = "end"
     with open(path, "rb") as f:
         offset = 0
         while offset + 8 <= size_on_disk:
@@ -200,44 +223,39 @@ def mp4_media_bytes(path: Path) -> int | None:
             head = f.read(16)
             size, kind = int.from_bytes(head[:4], "big"), head[4:8]
             header = 8
-            if size == 1 and len(head) >= 16:  # 64-bit size
+            if size == 1:  # 64-bit size
+                if len(head) < 16:
+                    stop = "cut_header"
+                    break
                 size, header = int.from_bytes(head[8:16], "big"), 16
             elif size == 0:  # box runs to the end of the file
                 size = size_on_disk - offset
             if size < header:
-                return None
-            if kind == b"mdat":
-                found = True
-                total += size - header
+                stop = "not_boxes"
+                break
+            boxes.append(Mp4Box(kind=kind, offset=offset, size=size, header=header))
             offset += size
-    return total if found else None
+    return Mp4Boxes(boxes=tuple(boxes), file_size=size_on_disk, stop=stop)
+
+
+def mp4_media_bytes(path: Path) -> int | None:
+    """Total payload of the top-level ``mdat`` boxes of an MP4/MOV file (0: no frame data at all),
+    or None when the file is not a readable box sequence or has no ``mdat``."""
+    walk = mp4_boxes(path)
+    media = [box.size - box.header for box in walk.boxes if box.kind == b"mdat"]
+    return sum(media) if walk.stop == "end" and media else None
 
 
 def mp4_truncated(path: Path) -> bool:
     """Whether an MP4/MOV file ends before its boxes do: a top-level box runs past the end of the
     file, or frame data (``mdat``) has no index (``moov``); the marks of an interrupted copy,
     download or recording."""
-    size_on_disk = path.stat().st_size
-    kinds = set()
-    with open(path, "rb") as f:
-        offset = 0
-        while offset + 8 <= size_on_disk:
-            f.seek(offset)
-            head = f.read(16)
-            size, kind = int.from_bytes(head[:4], "big"), head[4:8]
-            header = 8
-            if size == 1:
-                if len(head) < 16:
-                    return True
-                size, header = int.from_bytes(head[8:16], "big"), 16
-            elif size == 0:
-                size = size_on_disk - offset
-            if size < header:
-                return False  # not a box sequence: damaged, not evidently truncated
-            kinds.add(kind)
-            if offset + size > size_on_disk:
-                return True
-            offset += size
+    walk = mp4_boxes(path)
+    if walk.stop != "end":
+        return walk.stop == "cut_header"  # not a box sequence: damaged, not evidently truncated
+    if any(box.offset + box.size > walk.file_size for box in walk.boxes):
+        return True
+    kinds = {box.kind for box in walk.boxes}
     return b"mdat" in kinds and b"moov" not in kinds
 
 
