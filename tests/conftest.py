@@ -85,3 +85,14 @@ def tiny_train_clips(tmp_path_factory):
     out = tmp_path_factory.mktemp("replay") / "train"
     generate(SynthConfig(out=out, split="train", clips=2, frames=3, seed=2, size=96))
     return out
+
+
+@pytest.fixture(scope="session")
+def fake_data(tmp_path_factory, body):
+    """Two tiny training clips and one validation clip (``tests/fake_clips.py``)."""
+    from fake_clips import write_fake_clips
+
+    root = tmp_path_factory.mktemp("fake")
+    write_fake_clips(root / "train", body, clips=2, frames=4, seed=0)
+    write_fake_clips(root / "val", body, clips=1, frames=4, seed=1)
+    return root

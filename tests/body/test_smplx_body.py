@@ -184,7 +184,7 @@ def test_procedural_motions_limits_and_flip_carry_over_by_joint_name(body, smplx
     from body.test_retarget import bone_angles
 
     from selfmocap.body.retarget import motion_pose_for_body, pose_limit_violation
-    from selfmocap.data.frames import pose_flip_index
+    from selfmocap.body.names import pose_flip_index
     from selfmocap.synth.motion import TRAIN_FAMILIES, generate_motion
 
     motion = generate_motion(TRAIN_FAMILIES[0], np.random.default_rng(3), num_frames=8)

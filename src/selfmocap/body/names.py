@@ -187,3 +187,14 @@ def swap_side(name: str) -> str:
 def mirror_index(names: tuple[str, ...]) -> tuple[int, ...]:
     """Index of each name's left/right mirror in ``names`` (itself on the midline)."""
     return tuple(names.index(swap_side(n)) for n in names)
+
+
+#: Index of each articulated Anny bone's left/right mirror.
+BONE_FLIP: Final[tuple[int, ...]] = mirror_index(ANNY_ARTICULATED_BONES)
+
+
+def pose_flip_index(body_model: str) -> tuple[int, ...]:
+    """Index of each pose joint's left/right mirror for the body model called ``body_model``."""
+    if body_model not in BODY_JOINT_NAMES:
+        raise ValueError(f"no joint names known for body model {body_model!r}")
+    return tuple(i - 1 for i in mirror_index(BODY_JOINT_NAMES[body_model])[1:])

@@ -34,7 +34,8 @@ import roma
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from selfmocap.body.names import ANNY_ARTICULATED_BONES, BODY_JOINT_NAMES, KEYPOINT_FLIP, mirror_index
+from selfmocap.body.mirror import MIRROR_X, flip_pose
+from selfmocap.body.names import KEYPOINT_FLIP, pose_flip_index
 from selfmocap.config import field
 from selfmocap.data.clip import Clip, ClipLabels, list_clips
 from selfmocap.geometry.camera import Camera
@@ -46,25 +47,9 @@ RGB_STD = (0.229, 0.224, 0.225)
 #: Fewer visible input keypoints than this and the box comes from the input silhouette.
 MIN_BOX_KEYPOINTS = 3
 _LABEL_CACHE_CLIPS = 16
-_MIRROR = torch.diag(torch.tensor([-1.0, 1.0, 1.0]))
 # OpenCV's thread pool deadlocks in forked DataLoader workers once the parent has used it; crops
 # are small, so OpenCV runs single-threaded (the usual idiom of PyTorch data pipelines).
 cv2.setNumThreads(0)
-
-
-def _swap_side(name: str) -> str:
-    return name.replace(".L", "@").replace(".R", ".L").replace("@", ".R")
-
-
-#: Index of each articulated bone's left/right mirror.
-BONE_FLIP: tuple[int, ...] = tuple(ANNY_ARTICULATED_BONES.index(_swap_side(b)) for b in ANNY_ARTICULATED_BONES)
-
-
-def pose_flip_index(body_model: str) -> tuple[int, ...]:
-    """Index of each pose joint's left/right mirror for the body model called ``body_model``."""
-    if body_model not in BODY_JOINT_NAMES:
-        raise ValueError(f"no joint names known for body model {body_model!r}")
-    return tuple(i - 1 for i in mirror_index(BODY_JOINT_NAMES[body_model])[1:])
 
 
 @dataclass(frozen=True)
@@ -171,20 +156,13 @@ def network_input(rgb: torch.Tensor, keypoints: torch.Tensor, sigma: float) -> t
 
 def flip_camera(camera: Camera, size: int) -> Camera:
     """The camera of the horizontally mirrored crop (the body mirrored by ``diag(-1, 1, 1)``)."""
-    m = _MIRROR.to(camera.rotation)
+    m = MIRROR_X.to(camera.rotation)
     sign = torch.tensor([-1.0, 1.0], dtype=camera.trans.dtype, device=camera.trans.device)
     return camera.replace(
         rotation=m @ camera.rotation @ m,
         trans=camera.trans * sign,
         principal=torch.stack([size - camera.principal[:, 0], camera.principal[:, 1]], dim=1),
     )
-
-
-def flip_pose(pose: torch.Tensor, flip: tuple[int, ...] = BONE_FLIP) -> torch.Tensor:
-    """(..., J, 3, 3) bone rotations of the mirrored body: ``M R M`` with left/right bones swapped
-    (``flip``: :func:`pose_flip_index` of the body model; Anny's by default)."""
-    m = _MIRROR.to(pose)
-    return (m @ pose @ m)[..., list(flip), :, :]
 
 
 def flip_keypoints(keypoints: torch.Tensor, size: int) -> torch.Tensor:

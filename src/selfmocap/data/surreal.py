@@ -165,7 +165,8 @@ def surreal_cameras(info: SurrealInfo) -> np.ndarray:
 
 def mirrored_pose(pose: np.ndarray) -> np.ndarray:
     """(T, 23, 3) SMPL axis-angle -> the pose of the mirror-image body (left/right swapped, ``M R M``)."""
-    from selfmocap.data.frames import flip_pose, pose_flip_index
+    from selfmocap.body.mirror import flip_pose
+    from selfmocap.body.names import pose_flip_index
 
     rot = roma.rotvec_to_rotmat(torch.from_numpy(np.asarray(pose, np.float64)))
     return roma.rotmat_to_rotvec(flip_pose(rot, pose_flip_index("smpl"))).numpy()

@@ -4,6 +4,7 @@ import torch
 import roma
 from torch.utils.data import DataLoader
 
+from selfmocap.body.mirror import flip_pose
 from selfmocap.data.clip import list_clips
 from selfmocap.data.frames import (
     FrameConfig,
@@ -12,7 +13,6 @@ from selfmocap.data.frames import (
     collate_frames,
     flip_camera,
     flip_keypoints,
-    flip_pose,
     keypoint_heatmaps,
     network_input,
 )
@@ -129,8 +129,7 @@ def test_loader_with_workers_equals_in_process(fake_data):
 
 def test_smpl_flip_swaps_sides_and_mirrors_the_body(smpl_body):
     """Flipping an SMPL pose mirrors its joints (x -> -x) with left and right swapped."""
-    from selfmocap.body.names import SMPL_JOINT_NAMES
-    from selfmocap.data.frames import pose_flip_index
+    from selfmocap.body.names import SMPL_JOINT_NAMES, pose_flip_index
 
     flip = pose_flip_index("smpl")
     names = SMPL_JOINT_NAMES[1:]
