@@ -17,6 +17,7 @@ from selfmocap.errors import UserError
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("selfmocap.capture.cli:DEMO", "the embedded default: capture a held-out synthetic video and score it"),
     "capture": ("selfmocap.capture.cli:CAPTURE", "3D motion from a video: parameters, glb, BVH, overlay video, report"),
+    "batch": ("selfmocap.batch.cli:COMMAND", "capture many videos (folder or manifest): resumable, N workers or Ray, a summary"),
     "synth": ("selfmocap.synth.cli:COMMAND", "generate SURREAL-like synthetic clips with full ground truth"),
     "pretrain": ("selfmocap.training.cli:COMMAND", "supervised pretraining of the paper's network on synthetic clips"),
     "predict": ("selfmocap.adapt.cli:PREDICT", "predict with the pretrained network, no adaptation (the paper's baseline)"),
