@@ -8,10 +8,10 @@ if [ ! -x .venv/bin/python ]; then
 fi
 . .venv/bin/activate
 if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
-  echo "setup: installing torch 2.13.0 (CPU) and selfmocap with its dependencies"
+  echo "setup: installing torch 2.13.0 (CPU) and selfmocap with its dependencies (and Ray, for the batch tests)"
   # Pin torch first: an unpinned torch would pull a multi-GB CUDA build.
   python -m pip install -q torch==2.13.0 2>&1 | grep -v "^WARNING: Location" || true
-  python -m pip install -q -e ".[test]" 2>&1 | grep -v "^WARNING: Location" || true
+  python -m pip install -q -e ".[test,ray]" 2>&1 | grep -v "^WARNING: Location" || true
   # mediapipe 0.10.21 is the last release whose wheel ships the legacy pose + segmentation models;
   # --no-deps keeps its stale numpy<2 / opencv-contrib pins out (docs/capture-inputs.md).
   python -m pip install -q --no-deps mediapipe==0.10.21 2>&1 | grep -v "^WARNING: Location" || true
