@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from selfmocap.data.clip import ClipLabels, ClipMeta, ClipWriter
+from selfmocap.data.clip import ClipWriter
+from selfmocap.data.records import ClipLabels, ClipMeta
 from selfmocap.geometry.camera import Camera, euler_to_rotmat, project
 
 

@@ -37,7 +37,8 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from selfmocap.body.mirror import MIRROR_X, flip_pose
 from selfmocap.body.names import KEYPOINT_FLIP, pose_flip_index
 from selfmocap.config import field
-from selfmocap.data.clip import Clip, ClipLabels, list_clips
+from selfmocap.data.clip import Clip, list_clips
+from selfmocap.data.records import ClipLabels
 from selfmocap.geometry.camera import Camera
 from selfmocap.geometry.crop import CropBox, crop_image, square_box
 

@@ -51,7 +51,7 @@ import numpy as np
 import roma
 import torch
 
-from selfmocap.data.clip import ClipLabels, ClipMeta
+from selfmocap.data.records import ClipLabels, ClipMeta
 
 SURREAL_FOCAL: Final[float] = 600.0  #: pixels: 60 mm lens on a 32 mm sensor, 320 px wide
 SURREAL_WIDTH: Final[int] = 320

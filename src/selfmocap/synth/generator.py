@@ -18,7 +18,8 @@ import torch
 
 from selfmocap.body.model import BodyModel, BodyOutput
 from selfmocap.body.retarget import motion_pose_for_body
-from selfmocap.data.clip import ClipLabels, ClipMeta, ClipWriter
+from selfmocap.data.clip import ClipWriter
+from selfmocap.data.records import ClipLabels, ClipMeta
 from selfmocap.geometry.camera import Camera, project_camera_space
 from selfmocap.render import Fragments, RayCaster, SurfaceLayout, rasterize, sample_appearance, sample_light, shade
 from selfmocap.synth.backgrounds import sample_background

@@ -35,7 +35,7 @@ from selfmocap.body.limits import (
     euler_to_pose,
 )
 from selfmocap.body.names import ANNY_ARTICULATED_BONES
-from selfmocap.data.clip import MotionWindow
+from selfmocap.data.records import MotionWindow
 
 #: Families of the ``train`` and ``test`` splits.
 TRAIN_FAMILIES: Final[tuple[str, ...]] = ("walk", "reach", "turn", "bend", "idle")

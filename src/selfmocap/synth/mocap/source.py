@@ -22,7 +22,7 @@ import torch
 
 from selfmocap.body.limits import ANNY_JOINT_LIMITS, JointLimits, clamp_pose
 from selfmocap.errors import UserError
-from selfmocap.data.clip import MotionWindow
+from selfmocap.data.records import MotionWindow
 from selfmocap.synth.mocap.bone_map import BoneMap, BoneMapError, ResolvedMap, load_bone_map, resolve_bone_map
 from selfmocap.synth.mocap.bvh import (
     BvhFormatError,
