@@ -1,16 +1,59 @@
-"""The body-model selection every command embeds: ``--body-model`` and ``--body-model-path``."""
+"""The body models selfmocap knows (the one registry: :data:`BodyModelName` and
+:func:`body_model_class`), how to load one (:func:`load_body_model`), and the selection every
+command embeds: ``--body-model`` and ``--body-model-path``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
 from selfmocap.config import field
 
+if TYPE_CHECKING:
+    from selfmocap.body.model import BodyModel
+
+#: Body models selfmocap can load. A new body model adds its name here and its class to
+#: :func:`body_model_class` (the exporters read its names from class attributes, as ``AnnyBody``'s).
 BodyModelName = Literal["anny", "smpl", "smplx"]
-#: Body models selfmocap can load (``selfmocap.body.load_body_model``).
-BODY_MODELS: tuple[str, ...] = ("anny", "smpl", "smplx")
+BODY_MODELS: tuple[str, ...] = get_args(BodyModelName)
+
+
+def body_model_class(name: str) -> type[BodyModel]:
+    """The class implementing the body model called ``name``, imported only when asked for (Anny
+    builds its model on first use; SMPL and SMPL-X need ``smplx``)."""
+    if name == "anny":
+        from selfmocap.body.anny_body import AnnyBody
+
+        return AnnyBody
+    if name == "smpl":
+        from selfmocap.body.smpl_body import SMPLBody
+
+        return SMPLBody
+    if name == "smplx":
+        from selfmocap.body.smplx_body import SMPLXBody
+
+        return SMPLXBody
+    raise ValueError(f"unknown body model {name!r}: choose one of {', '.join(BODY_MODELS)}")
+
+
+def load_body_model(name: str = "anny", path: str | Path | None = None, **kwargs) -> BodyModel:
+    """Return the body model called ``name``.
+
+    Args:
+        name: ``"anny"``, ``"smpl"`` or ``"smplx"``.
+        path: SMPL/SMPL-X only: model file or folder (None: ``$SELFMOCAP_SMPL_PATH``; for SMPL-X
+            ``$SELFMOCAP_SMPLX_PATH``, else ``$SELFMOCAP_SMPL_PATH``). Missing or unreadable files
+            raise :class:`selfmocap.errors.UserError` saying where the model comes from.
+        kwargs: ``dtype`` for all; ``gender`` (``"neutral"``, ``"male"``, ``"female"``: which file
+            of a folder) and ``num_betas`` for SMPL and SMPL-X.
+    """
+    if name == "anny" and path is not None:
+        from selfmocap.errors import UserError
+
+        raise UserError(f"--body-model-path {path} is for SMPL/SMPL-X, but the body model is anny (bundled); drop the path")
+    model = body_model_class(name)
+    return model(**kwargs) if name == "anny" else model(path, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -48,7 +91,5 @@ class BodyModelConfig:
         return self.body_model or recorded or "anny"
 
     def load(self, recorded: str | None = None, source: str = "the data", **kwargs):
-        """Load the resolved body model (``kwargs`` go to :func:`~selfmocap.body.load_body_model`)."""
-        from selfmocap.body import load_body_model
-
+        """Load the resolved body model (``kwargs`` go to :func:`load_body_model`)."""
         return load_body_model(self.resolve(recorded, source), self.body_model_path, **kwargs)

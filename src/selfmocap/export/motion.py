@@ -23,7 +23,6 @@ plus any ``extra`` arrays the caller adds (e.g. the input keypoints).
 
 from __future__ import annotations
 
-import importlib
 import io
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -31,19 +30,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from selfmocap.body.config import body_model_class
 from selfmocap.io import write_bytes
 from selfmocap.geometry.camera import CAMERA_ARRAY_LAYOUT, Camera, project
 
 MOTION_VERSION = 1
-
-#: Body model name -> "module:Class" whose class attributes give the names written to the file.
-#: A new body model adds one line here (its class must define the four name attributes of
-#: :class:`BodyNames` as class attributes, as ``AnnyBody`` does).
-BODY_MODEL_CLASSES: dict[str, str] = {
-    "anny": "selfmocap.body.anny_body:AnnyBody",
-    "smpl": "selfmocap.body.smpl_body:SMPLBody",
-    "smplx": "selfmocap.body.smplx_body:SMPLXBody",
-}
 
 
 @dataclass(frozen=True)
@@ -133,14 +124,9 @@ class BodyNames:
 
 
 def body_names(body_model: str, shape_dim: int | None = None) -> BodyNames:
-    """The names of a registered body model (:data:`BODY_MODEL_CLASSES`), without building it."""
-    if body_model not in BODY_MODEL_CLASSES:
-        raise ValueError(
-            f"unknown body model {body_model!r}: register it in "
-            f"selfmocap.export.motion.BODY_MODEL_CLASSES (known: {sorted(BODY_MODEL_CLASSES)})"
-        )
-    module, cls = BODY_MODEL_CLASSES[body_model].split(":")
-    model = getattr(importlib.import_module(module), cls)
+    """The names of a registered body model (:func:`~selfmocap.body.config.body_model_class`: the
+    class attributes of its class), without building it."""
+    model = body_model_class(body_model)
     return BodyNames(
         joint_names=tuple(model.joint_names),
         joint_parents=tuple(int(p) for p in model.joint_parents),
