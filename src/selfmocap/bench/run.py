@@ -41,6 +41,7 @@ from selfmocap.adapt.network import predict_clip
 from selfmocap.adapt.objective import ObjectiveConfig
 from selfmocap.adapt.optimize import METHOD_NAMES, OptimizeConfig, optimize_clip
 from selfmocap.adapt.replay import open_replay
+from selfmocap.bench.real_motion import RealMotionOptions
 from selfmocap.body import load_body_model
 from selfmocap.data.clip import Clip, list_clips
 from selfmocap.data.predictions import ClipPrediction, prediction_path, read_prediction, write_prediction
@@ -60,6 +61,8 @@ class BenchConfig:
     inputs: Literal["both", "oracle", "estimated"] = cfg.field(
         "both", help="which input mode's rows to compute; run the two halves at once (two processes or machines) and join them with --combine")
     combine: str | None = cfg.field(None, help="instead of running: join the results of bench folders A,B (comma-separated; same scale, seed, checkpoint) into --out")
+    real_motion: RealMotionOptions = cfg.field(default_factory=RealMotionOptions, prefix="real-motion-",
+                                               help="the real-motion table (bench/real_motion.py), run instead of the paper's tables when --real-motion is given")
 
 
 @dataclass(frozen=True)
