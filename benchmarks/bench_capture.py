@@ -65,7 +65,6 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2026, help="seed of the rendered test-split clip (the demo's: mediapipe finds that person in every frame)")
     parser.add_argument("--keep", type=Path, help="keep the capture output here")
     args = parser.parse_args()
-    from selfmocap.capture.cli import print_summary
     from selfmocap.capture.pipeline import CaptureConfig, CaptureOptions, SourceOptions, run_capture
 
     w, h = (int(v) for v in args.size.lower().split("x"))
@@ -78,10 +77,10 @@ def main() -> None:
         out = args.keep or tmp / "capture"
         options = CaptureOptions(iters=args.iters, overwrite=True)
         result = run_capture(CaptureConfig(video=video, out=out, capture=options, source=SourceOptions(fps=args.fps)))
-        print_summary(result)
-        t = result.timings
+        print(result.summary.format(result.out))
+        t = result.timings.as_dict()
         n = result.num_frames
-        print(f"\nvideo {video.name}: {n} frames, {args.size}, analysed at {result.summary['size']}")
+        print(f"\nvideo {video.name}: {n} frames, {args.size}, analysed at {list(result.summary.size)}")
         print("| stage | s | ms / frame |\n|---|---|---|")
         for k, v in t.items():
             if k != "total":

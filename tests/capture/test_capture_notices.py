@@ -10,6 +10,7 @@ import pytest
 
 from selfmocap.body.names import KEYPOINT_NAMES
 from selfmocap.capture import pipeline
+from selfmocap.capture.summary import CaptureTimings
 
 
 class Stop(Exception):
@@ -33,7 +34,7 @@ def notices(monkeypatch, tmp_path, detected, adapt: bool = True) -> str:
     printed = []
     monkeypatch.setattr("builtins.print", lambda *a, **k: printed.append(" ".join(map(str, a))))
     with pytest.raises(Stop):
-        pipeline._capture(config, reader, None, None, tmp_path, {}, 0.0)
+        pipeline._capture(config, reader, None, None, tmp_path, CaptureTimings(), 0.0)
     return "\n".join(printed)
 
 

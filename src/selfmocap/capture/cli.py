@@ -19,21 +19,6 @@ def _configure_capture(parser: argparse.ArgumentParser) -> None:
     cfg.add_options(parser, CaptureConfig)
 
 
-def print_summary(result) -> None:
-    s = result.summary
-    rp = s["reprojection_px"]
-    print(f"captured {s['frames']} frames at {s['fps']:.2f} fps into {result.out}")
-    print(f"  frames without a person: {s['frames_without_person']} ({s['frames_without_person_count']})")
-    print(f"  2D keypoint error (px): pretrained {rp['pretrained']:.2f}, adapted {rp['adapted']:.2f}, "
-          f"exported {rp['exported']:.2f}")
-    j = s["jitter"]
-    print(f"  3D jitter (mm/frame^2): adapted {j['adapted_mm']:.2f}, exported ({s['smoothing']['level']} smoothing) "
-          f"{j['exported_mm']:.2f}")
-    t = s["timings_s"]
-    fps = s["frames"] / max(t["total"], 1e-9)
-    print("  time (s): " + ", ".join(f"{k} {v:.1f}" for k, v in t.items()) + f" -> {fps:.2f} frames/s")
-
-
 def _terminate(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -57,7 +42,7 @@ def _run_capture(args: argparse.Namespace) -> int:
     config = cfg.from_args(CaptureConfig, args, video=args.video)
     with sigterm_as_interrupt():
         result = run_capture(config)
-    print_summary(result)
+    print(result.summary.format(result.out))
     return 0
 
 

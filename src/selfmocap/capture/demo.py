@@ -52,7 +52,6 @@ def write_video(frames, path: Path, fps: float) -> Path:
 
 
 def run_demo(config: DemoConfig) -> dict:
-    from selfmocap.capture.cli import print_summary
     from selfmocap.capture.pipeline import CaptureConfig, CaptureOptions, run_capture
     from selfmocap.data.clip import Clip
     from selfmocap.eval.evaluate import evaluate, format_table
@@ -67,7 +66,7 @@ def run_demo(config: DemoConfig) -> dict:
     video = write_video((clip.rgb(t) for t in range(len(clip))), out / f"{clip.meta.clip_id}.mp4", clip.meta.fps)
     print(f"demo 2/3: capturing {video} like a real video (mediapipe cues, DIS flow, no ground truth)")
     result = run_capture(CaptureConfig(video=video, out=out / "capture", capture=CaptureOptions(overwrite=True)))
-    print_summary(result)
+    print(result.summary.format(result.out))
     print("demo 3/3: scoring against the clip's 3D ground truth")
     scores = {}
     for name in ("pretrained", "adapted", "exported"):

@@ -55,6 +55,7 @@ from selfmocap.adapt.objective import ObjectiveConfig
 from selfmocap.body import BodyModelConfig
 from selfmocap.body.names import KEYPOINT_NAMES
 from selfmocap.cues.mediapipe import KEYPOINT_CONFIDENCE_THRESHOLD
+from selfmocap.capture.summary import CaptureSummary, CaptureTimings, ReprojectionSummary, SmoothingSummary
 from selfmocap.cues.detector import MIN_VISIBLE_KEYPOINTS
 from selfmocap.capture.smoothing import (
     SIGMA_FRAMES,
@@ -153,8 +154,8 @@ class CaptureResult:
     pretrained: ClipPrediction
     adapted: ClipPrediction
     exported: ClipPrediction
-    timings: dict[str, float]
-    summary: dict
+    timings: CaptureTimings
+    summary: CaptureSummary
 
 
 #: Every file or folder a capture run writes into its result folder: the only entries
@@ -464,7 +465,7 @@ def run_capture(config: CaptureConfig) -> CaptureResult:
     from selfmocap.capture.video import open_video
     from selfmocap.models.pretrained import CheckpointError, checkpoint_body, load_pretrained
 
-    timings: dict[str, float] = {}
+    timings = CaptureTimings()
     started = time.perf_counter()
     src, opts = config.source, config.capture
     lock, work = prepare_out(config.out, opts.overwrite, config.video)
@@ -491,14 +492,14 @@ def run_capture(config: CaptureConfig) -> CaptureResult:
         lock.release()
 
 
-def _capture(config: CaptureConfig, reader, pretrained, body, work: Path, timings: dict, started: float) -> CaptureResult:
+def _capture(config: CaptureConfig, reader, pretrained, body, work: Path, timings: CaptureTimings, started: float) -> CaptureResult:
     src, opts = config.source, config.capture
     info = reader.info
     clip_id = Path(config.video).stem if Path(config.video).is_file() else Path(config.video).name
     t_count = info.num_frames
     cues = gather_cues(reader, src, work)
-    timings["decode"] = cues.seconds - cues.detector_seconds
-    timings["mediapipe"] = cues.detector_seconds
+    timings.decode = cues.seconds - cues.detector_seconds
+    timings.mediapipe = cues.detector_seconds
     missing = frame_ranges(~cues.detected)
     if not cues.detected.any():
         raise UserError(
@@ -531,7 +532,6 @@ def _capture(config: CaptureConfig, reader, pretrained, body, work: Path, timing
     frames_iter = iter(reader)
     detected_idx = np.flatnonzero(cues.detected)
     t_still, still = int(detected_idx[len(detected_idx) // 2]), None  # the report's overlay frame
-    timings.update(flow=0.0, crops=0.0, network=0.0, adapt=0.0)
     for k, (a, b) in enumerate(seg_list):
         label = f"segment {k + 1}/{len(seg_list)}" if len(seg_list) > 1 else "video"
         tic = time.perf_counter()
@@ -539,37 +539,37 @@ def _capture(config: CaptureConfig, reader, pretrained, body, work: Path, timing
         if a <= t_still < b:
             still = frames[t_still - a]
         masks = np.stack([cues.mask(t) for t in range(a, b)])
-        timings["decode"] += time.perf_counter() - tic
+        timings.decode += time.perf_counter() - tic
         tic = time.perf_counter()
         seg_gap = min(gap, max(b - a - 1, 1))
         flow, valid = pair_flow(frames, seg_gap, progress=f"flow {label}") if b - a > seg_gap else (
             np.zeros((0, h, w, 2), np.float32), np.zeros((0, h, w), bool))
-        timings["flow"] += time.perf_counter() - tic
+        timings.flow += time.perf_counter() - tic
         tic = time.perf_counter()
         inputs = build_inputs(clip_id, frames, cues.keypoints[a:b], masks, flow, valid, seg_gap, centres[a:b], sides[a:b], crop,
                               None if cues.world is None else cues.world[a:b])
-        timings["crops"] += time.perf_counter() - tic
+        timings.crops += time.perf_counter() - tic
         del frames, flow, valid, masks
         tic = time.perf_counter()
         parts_before.append(predict_clip(frozen_net, body, inputs, sigma))
-        timings["network"] += time.perf_counter() - tic
+        timings.network += time.perf_counter() - tic
         pairs = inputs.num_frames - inputs.gap
         steps = iterations(opts, pairs if inputs.detected.any() else 0)
         tic = time.perf_counter()
         if steps > 0:
             options = AdaptOptions(iters=steps, lr=opts.lr, batch=opts.batch, batchnorm=opts.batchnorm, seed=opts.seed + k)
             adapt_network(net, body, [inputs], options, objective, sigma, log, progress=f"adapt {label}")
-        timings["adapt"] += time.perf_counter() - tic
+        timings.adapt += time.perf_counter() - tic
         tic = time.perf_counter()
         parts_after.append(predict_clip(net, body, inputs, sigma))
-        timings["network"] += time.perf_counter() - tic
+        timings.network += time.perf_counter() - tic
         del inputs
     before, after = _cat_predictions(parts_before), _cat_predictions(parts_after)
     before = replace(before, valid=cues.detected)
     after = replace(after, valid=cues.detected)
     tic = time.perf_counter()
     exported, weight = final_motion(body, after, cues, opts, info.fps)
-    timings["smoothing"] = time.perf_counter() - tic
+    timings.smoothing = time.perf_counter() - tic
 
     pred_dir = work / "predictions"
     write_prediction(pred_dir / "pretrained", clip_id, before)
@@ -577,35 +577,32 @@ def _capture(config: CaptureConfig, reader, pretrained, body, work: Path, timing
     write_prediction(pred_dir / "exported", clip_id, exported)
 
     err_before, err_after, err_final = (reprojection_per_frame(p, cues) for p in (before, after, exported))
-    jitter = {
-        "adapted_mm": jitter_mm(camera_keypoints(after), cues.detected),
-        "exported_mm": jitter_mm(camera_keypoints(exported), cues.detected),
-    }
-    summary = {
-        "clip_id": clip_id,
-        "frames": t_count,
-        "fps": info.fps,
-        "size": list(info.size),
-        "frames_without_person": format_frame_ranges(missing),
-        "frames_without_person_count": int((~cues.detected).sum()),
-        "reprojection_px": {
-            "pretrained": float(np.nanmean(err_before)),
-            "adapted": float(np.nanmean(err_after)),
-            "exported": float(np.nanmean(err_final)),
-        },
-        "jitter": jitter,
-        "smoothing": {"level": opts.smoothing, "tolerance_px": opts.smoothing_tolerance,
-                      "frames_pulled_back": int((weight < 1).sum()) if opts.smoothing != "off" else 0},
-        "adaptation_steps": len(log.rows),
-        "segments": len(seg_list),
-    }
+    summary = CaptureSummary(
+        clip_id=clip_id,
+        frames=t_count,
+        fps=info.fps,
+        size=tuple(info.size),
+        frames_without_person=format_frame_ranges(missing),
+        frames_without_person_count=int((~cues.detected).sum()),
+        reprojection_px=ReprojectionSummary(
+            pretrained=float(np.nanmean(err_before)),
+            adapted=float(np.nanmean(err_after)),
+            exported=float(np.nanmean(err_final)),
+        ),
+        jitter_adapted_mm=jitter_mm(camera_keypoints(after), cues.detected),
+        jitter_exported_mm=jitter_mm(camera_keypoints(exported), cues.detected),
+        smoothing=SmoothingSummary(level=opts.smoothing, tolerance_px=opts.smoothing_tolerance,
+                                   frames_pulled_back=int((weight < 1).sum()) if opts.smoothing != "off" else 0),
+        adaptation_steps=len(log.rows),
+        segments=len(seg_list),
+    )
     tic = time.perf_counter()
     _write_exports(config, reader, body, exported, cues, log, summary, err_before, err_after, (t_still, still), work)
-    timings["exports"] = time.perf_counter() - tic
-    timings["total"] = time.perf_counter() - started
-    summary["timings_s"] = {k: round(v, 2) for k, v in timings.items()}
+    timings.exports = time.perf_counter() - tic
+    timings.total = time.perf_counter() - started
+    summary.timings = timings
     write_run_info(work, "capture", config=cfg.to_dict(config), checkpoint=str(config.checkpoint or "shipped"),
-                   seconds=timings["total"], summary=summary, video=_video_info(info))
+                   seconds=timings.total, summary=summary.to_dict(), video=_video_info(info))
     return CaptureResult(work, clip_id, t_count, info.fps, cues.detected, before, after, exported, timings, summary)
 
 
@@ -617,7 +614,7 @@ def _video_info(info) -> dict:
     }
 
 
-def _write_exports(config, reader, body, exported: ClipPrediction, cues: Cues, log: AdaptLog, summary: dict,
+def _write_exports(config, reader, body, exported: ClipPrediction, cues: Cues, log: AdaptLog, summary: CaptureSummary,
                    err_before: np.ndarray, err_after: np.ndarray, still: tuple[int, np.ndarray], work: Path) -> None:
     from selfmocap import export
 
@@ -651,14 +648,14 @@ def _write_exports(config, reader, body, exported: ClipPrediction, cues: Cues, l
         bar.update()
     if config.capture.overlay:
         path = export.write_overlay_video(work / "overlay.mp4", motion, body, iter(reader), info.fps, progress="overlay video")
-        summary["overlay"] = path.name
+        summary.overlay = path.name
         bar.update()
     log.write(work)
     overlay_png = work / "overlay_frame.png"
     _overlay_still(*still, motion, body, overlay_png)
     export.write_report(work, rows=log.rows, reprojection_before=err_before, reprojection_after=err_after,
-                        detected=cues.detected, acceleration_before=summary["jitter"]["adapted_mm"],
-                        acceleration_after=summary["jitter"]["exported_mm"], summary=summary,
+                        detected=cues.detected, acceleration_before=summary.jitter_adapted_mm,
+                        acceleration_after=summary.jitter_exported_mm, summary=summary.to_dict(),
                         config=cfg.to_dict(config), images=[overlay_png])
     bar.update()
     bar.close()
