@@ -2,7 +2,7 @@
 640x480 video at default settings; a 10-minute 720p video under 4 GB).
 
 Speed: renders a held-out synthetic clip, pads it to 640x480 (or the --size given), encodes it
-as MPEG-4, runs ``capture`` with default settings, prints the per-stage breakdown.
+as H.264 MP4 (the project's video writer), runs ``capture`` with default settings, prints the per-stage breakdown.
 
     python benchmarks/bench_capture.py --frames 150
 
@@ -34,6 +34,7 @@ import numpy as np
 
 
 def make_video(path: Path, frames: int, size: tuple[int, int], loop_seconds: float, seed: int) -> Path:
+    from selfmocap.capture.video import write_video
     from selfmocap.data.clip import Clip
     from selfmocap.synth.run import SynthConfig, generate
 
@@ -43,15 +44,16 @@ def make_video(path: Path, frames: int, size: tuple[int, int], loop_seconds: flo
     fps = clip.meta.fps
     total = int(round(loop_seconds * fps)) if loop_seconds > 0 else frames
     order = np.concatenate([np.arange(frames), np.arange(frames - 2, 0, -1)])  # ping-pong: continuous motion
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
     cache = [clip.rgb(t) for t in range(frames)]
-    for i in range(total):
-        frame = cache[order[i % len(order)]]
-        pad_x, pad_y = (w - frame.shape[1]) // 2, (h - frame.shape[0]) // 2
-        frame = cv2.copyMakeBorder(frame, pad_y, h - frame.shape[0] - pad_y, pad_x, w - frame.shape[1] - pad_x, cv2.BORDER_CONSTANT, value=(110, 110, 110))
-        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    writer.release()
-    return path
+
+    def padded():
+        for i in range(total):
+            frame = cache[order[i % len(order)]]
+            pad_x, pad_y = (w - frame.shape[1]) // 2, (h - frame.shape[0]) // 2
+            yield cv2.copyMakeBorder(frame, pad_y, h - frame.shape[0] - pad_y, pad_x, w - frame.shape[1] - pad_x,
+                                     cv2.BORDER_CONSTANT, value=(110, 110, 110))
+
+    return write_video(padded(), path, fps)
 
 
 def main() -> None:

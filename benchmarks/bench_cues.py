@@ -1,7 +1,7 @@
 """How well mediapipe's pose finds the synthetic people: detection, keypoint error, mask IoU.
 
     python benchmarks/bench_cues.py --data /work/data/test /work/data/shift [--clips 20]
-        [--variant rgb|mp4v|no-background|grayscale|x2] [--complexity 1] [--min-confidence 0.5]
+        [--variant rgb|video|no-background|grayscale|x2] [--complexity 1] [--min-confidence 0.5]
 
 For each dataset folder (``selfmocap synth`` output), every clip is run through
 ``cues.mediapipe.PoseDetector`` (video mode, a fresh detector per clip) and compared with the clip's
@@ -23,8 +23,8 @@ right and turned by 180 degrees, each stream with its own detector. For a contin
 crop too, gives ``x + x'' - W`` and ``y + y'' - H``, the sum of the offsets of an upright and an
 upside-down crop.
 
-Variants, to find out why a clip fails: ``mp4v`` encodes each clip into an MPEG-4 video and
-reads it back with ``capture.video.open_video`` (what ``selfmocap demo`` does), ``no-background``
+Variants, to find out why a clip fails: ``video`` encodes each clip into an H.264 MP4 with the
+project's writer and reads it back with ``capture.video.open_video`` (what ``selfmocap demo`` does), ``no-background``
 paints the background grey using the true silhouette, ``grayscale`` drops colour, ``x2``
 doubles the frame size.
 """
@@ -42,7 +42,7 @@ import numpy as np
 
 from selfmocap.body.names import KEYPOINT_FLIP, KEYPOINT_NAMES
 from selfmocap.cues.mediapipe import MEDIAPIPE_INDEX, PoseDetector
-from selfmocap.capture.video import open_video
+from selfmocap.capture.video import open_video, write_video
 from selfmocap.data import list_clips
 
 #: A detection is "on the person" when its median keypoint error is under this fraction of the
@@ -68,13 +68,8 @@ class Tally:
 
 def frames_of(clip, variant: str, scratch: Path):
     """The clip's RGB frames as the variant presents them, and the factor applied to pixels."""
-    if variant == "mp4v":
-        path = scratch / f"{clip.meta.clip_id}.mp4"
-        first = clip.rgb(0)
-        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), clip.meta.fps, first.shape[1::-1])
-        for t in range(len(clip)):
-            writer.write(cv2.cvtColor(clip.rgb(t), cv2.COLOR_RGB2BGR))
-        writer.release()
+    if variant == "video":
+        path = write_video((clip.rgb(t) for t in range(len(clip))), scratch / f"{clip.meta.clip_id}.mp4", clip.meta.fps)
         return iter(open_video(path)), 1.0
     def generate():
         for t in range(len(clip)):
@@ -196,7 +191,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, nargs="+", required=True, help="dataset folders (selfmocap synth output)")
     parser.add_argument("--clips", type=int, default=None, help="first N clips of each folder (default: all)")
-    parser.add_argument("--variant", default="rgb", choices=["rgb", "mp4v", "no-background", "grayscale", "x2"])
+    parser.add_argument("--variant", default="rgb", choices=["rgb", "video", "no-background", "grayscale", "x2"])
     parser.add_argument("--complexity", type=int, default=1, help="mediapipe model complexity")
     parser.add_argument("--min-confidence", type=float, default=0.5, help="mediapipe detection/tracking confidence")
     parser.add_argument("--convention", action="store_true", help="measure the pixel convention instead")

@@ -127,22 +127,3 @@ def test_write_run_info_writes_nan_as_null(tmp_path):
 
     info = json.loads((tmp_path / "run.json").read_text(), parse_constant=reject)
     assert info["method"] == "adapted" and info["jitter"] is None
-
-
-def test_demo_video_is_atomic_and_cleans_up(tmp_path, umask, monkeypatch):
-    import selfmocap.capture.demo as demo
-
-    umask(0o077)
-    frames = [np.full((32, 32, 3), 40 * t, np.uint8) for t in range(3)]
-    path = demo.write_video(frames, tmp_path / "clip.mp4", 30.0)
-    assert path.stat().st_size > 0 and mode(path) == 0o600
-    before = path.read_bytes()
-
-    def interrupted(*args):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(demo.cv2, "cvtColor", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        demo.write_video(frames, path, 30.0)
-    assert path.read_bytes() == before
-    assert leftovers(tmp_path, {"clip.mp4"}) == []

@@ -1,4 +1,5 @@
-"""capture.video: frame selection arithmetic, streaming, and a one-line error for every bad input.
+"""capture.video: frame selection arithmetic, streaming, a one-line error for every bad input, and the
+one video writer (H.264 MP4: decoded back by the reader with its frame count, rate and content).
 
 The bad files are made in ``tmp_path``:
 
@@ -13,11 +14,13 @@ The bad files are made in ``tmp_path``:
 
 from __future__ import annotations
 
+import av
 import cv2
 import numpy as np
 import pytest
 
 from selfmocap.capture.video import (
+    VideoWriter,
     container_name,
     mp4_boxes,
     mp4_media_bytes,
@@ -26,6 +29,7 @@ from selfmocap.capture.video import (
     open_video,
     resized_size,
     select_frames,
+    write_video,
 )
 from selfmocap.errors import UserError
 
@@ -37,7 +41,9 @@ def frame_value(i: int) -> int:
     return (20 * i + 10) % 250
 
 
-def write_video(path, count: int, fourcc: str = "mp4v", size=(W, H), fps=FPS):
+def opencv_video(path, count: int, fourcc: str = "mp4v", size=(W, H), fps=FPS):
+    """A video as other programs write them (OpenCV's mp4v or MJPG): what the reader is given, and
+    what the damaged-file tests cut up. selfmocap's own writer is tested at the end."""
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, size)
     assert writer.isOpened()
     for i in range(count):
@@ -54,7 +60,7 @@ def decoded_ids(frames) -> list[int]:
 
 @pytest.fixture(scope="module")
 def ten(tmp_path_factory):
-    return write_video(tmp_path_factory.mktemp("video") / "ten.mp4", 10)
+    return opencv_video(tmp_path_factory.mktemp("video") / "ten.mp4", 10)
 
 
 def one_line_error(call, *words):
@@ -165,7 +171,7 @@ def test_streaming_reads_one_frame_at_a_time(ten):
 
 
 def test_one_frame_video(tmp_path):
-    reader = open_video(write_video(tmp_path / "one.mp4", 1))
+    reader = open_video(opencv_video(tmp_path / "one.mp4", 1))
     assert reader.info.num_frames == 1 and decoded_ids(reader) == [0]
 
 
@@ -189,15 +195,15 @@ def test_missing_and_not_a_video(tmp_path):
 
 
 def test_empty_videos(tmp_path):
-    mp4 = write_video(tmp_path / "zero.mp4", 0)
+    mp4 = opencv_video(tmp_path / "zero.mp4", 0)
     assert mp4_media_bytes(mp4) == 0
     one_line_error(lambda: open_video(mp4), "no video frame")
-    avi = write_video(tmp_path / "zero.avi", 0, fourcc="MJPG")
+    avi = opencv_video(tmp_path / "zero.avi", 0, fourcc="MJPG")
     one_line_error(lambda: open_video(avi), "no video frame")
 
 
 def test_codec_opencv_cannot_open(tmp_path):
-    data = bytearray(write_video(tmp_path / "mjpg.avi", 5, fourcc="MJPG").read_bytes())
+    data = bytearray(opencv_video(tmp_path / "mjpg.avi", 5, fourcc="MJPG").read_bytes())
     for tag in (b"MJPG", b"mjpg"):  # FourCC in the stream header and the codec field
         data = data.replace(tag, b"QQQQ")
     path = tmp_path / "unknown-codec.avi"
@@ -207,7 +213,7 @@ def test_codec_opencv_cannot_open(tmp_path):
 
 
 def test_codec_opened_but_nothing_decodes(tmp_path):
-    data = bytearray(write_video(tmp_path / "mjpg.avi", 5, fourcc="MJPG").read_bytes())
+    data = bytearray(opencv_video(tmp_path / "mjpg.avi", 5, fourcc="MJPG").read_bytes())
     start, damaged = 0, 0
     while (start := data.find(b"\xff\xd8", start)) >= 0:  # every JPEG, start to end of image
         end = data.find(b"\xff\xd9", start) + 2
@@ -333,3 +339,80 @@ def test_mp4_box_walk_on_hand_made_files(tmp_path, data, media, truncated, stop)
     assert mp4_boxes(path).stop == stop
     assert mp4_media_bytes(path) == media
     assert mp4_truncated(path) is truncated
+
+
+# --- the one video writer (H.264 MP4 through PyAV) ------------------------------------------
+
+def grey_frames(count: int, size=(W, H)):
+    for i in range(count):
+        yield np.full((size[1], size[0], 3), frame_value(i), np.uint8)
+
+
+@pytest.mark.parametrize("size, fps", [((W, H), FPS), ((W, H), 24000 / 1001), ((65, 47), 12.0)])
+def test_written_video_decodes_with_our_reader(tmp_path, size, fps):
+    path = write_video(grey_frames(9, size), tmp_path / "clip.mp4", fps)
+    reader = open_video(path)
+    even = (size[0] + size[0] % 2, size[1] + size[1] % 2)  # odd sides padded to even (H.264 4:2:0)
+    assert reader.info.num_frames == 9 and reader.info.size == even
+    assert reader.info.fps == pytest.approx(fps, rel=1e-6) and not reader.info.fps_assumed
+    frames = list(reader)
+    assert decoded_ids(frames) == list(range(9))
+    assert max(np.abs(f[: size[1], : size[0]].astype(int) - frame_value(i)).max() for i, f in enumerate(frames)) <= 3
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264" and stream.codec_context.pix_fmt == "yuv420p"
+        assert stream.average_rate == pytest.approx(fps, rel=1e-6)
+
+
+def test_writer_streams_and_colours_survive(tmp_path):
+    # RGB order kept (a BGR mix-up would swap red and blue)
+    red = np.zeros((H, W, 3), np.uint8)
+    red[..., 0] = 220
+    with VideoWriter(tmp_path / "red.mp4", FPS) as writer:
+        for _ in range(3):
+            writer.write(red)
+        assert writer.frames == 3
+        assert not (tmp_path / "red.mp4").exists()  # appears only when complete
+    first = next(iter(open_video(tmp_path / "red.mp4")))
+    assert first[..., 0].mean() > 200 and first[..., 2].mean() < 30
+
+
+def test_writer_bad_input_leaves_nothing(tmp_path):
+    with pytest.raises(ValueError, match="at least one"):
+        write_video([], tmp_path / "none.mp4", FPS)
+    with pytest.raises(ValueError, match="first frame's size"):
+        write_video([np.zeros((H, W, 3), np.uint8), np.zeros((H, W + 2, 3), np.uint8)], tmp_path / "sizes.mp4", FPS)
+    with pytest.raises(ValueError, match="uint8 RGB"):
+        write_video([np.zeros((H, W), np.uint8)], tmp_path / "grey.mp4", FPS)
+    with pytest.raises(ValueError, match=r"\.mp4"):
+        VideoWriter(tmp_path / "clip.avi", FPS)
+    with pytest.raises(ValueError, match="fps"):
+        VideoWriter(tmp_path / "clip.mp4", 0.0)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("error", [RuntimeError("frame source failed"), KeyboardInterrupt()])
+def test_interrupted_write_keeps_the_old_video_and_no_temp_file(tmp_path, error):
+    path = write_video(grey_frames(3), tmp_path / "clip.mp4", FPS)
+    before = path.read_bytes()
+
+    def failing():
+        yield from grey_frames(2)
+        raise error
+
+    with pytest.raises(type(error)):
+        write_video(failing(), path, FPS)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]
+
+
+def test_written_video_follows_the_umask(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o077)
+    try:
+        path = write_video(grey_frames(2), tmp_path / "clip.mp4", FPS)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600

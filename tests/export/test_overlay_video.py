@@ -1,8 +1,9 @@
-import cv2
+import av
 import numpy as np
 import pytest
 import torch
 
+from selfmocap.capture.video import open_video
 from selfmocap.export import overlay as overlay_module
 from selfmocap.export.overlay import NO_PERSON_RGB, overlay_frame, write_overlay_video
 from selfmocap.geometry.camera import Camera, to_camera_space
@@ -17,15 +18,8 @@ def _frames(count: int = NUM_FRAMES):
 
 
 def _read_video(path):
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
-    cap.release()
-    return frames
+    """Every frame, decoded by the project's own reader."""
+    return list(open_video(path))
 
 
 def test_overlay_frame_draws_the_mesh_where_it_projects(body, motion):
@@ -61,9 +55,19 @@ def test_overlay_video_streams_every_frame(body, motion, tmp_path):
     path = write_overlay_video(tmp_path / "overlay.mp4", motion, body, _frames(), FPS)
     assert path == tmp_path / "overlay.mp4"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["overlay.mp4"]
+    reader = open_video(path)
+    assert reader.info.num_frames == NUM_FRAMES and reader.info.fps == pytest.approx(FPS)
+    assert reader.info.size == (2 * IMAGE_SIZE[0], IMAGE_SIZE[1])
+    with av.open(str(path)) as container:  # H.264, 4:2:0: what browsers play (not mp4v)
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264" and stream.codec_context.pix_fmt == "yuv420p"
     frames = _read_video(path)
     assert len(frames) == NUM_FRAMES
-    assert frames[0].shape == (IMAGE_SIZE[1], 2 * IMAGE_SIZE[0], 3)
+    # the encoded frames are the overlay frames, up to the codec's loss
+    with torch.no_grad():
+        vertices = body(torch.from_numpy(motion.pose[:1]), torch.from_numpy(motion.shape)[None]).vertices
+    first = overlay_frame(next(_frames()), vertices[0].numpy(), body.faces.numpy(), motion.camera[0])
+    assert np.abs(frames[0].astype(int) - first).mean() < 4
 
 
 def test_overlay_video_frame_count_must_match(body, motion, tmp_path):
@@ -73,21 +77,10 @@ def test_overlay_video_frame_count_must_match(body, motion, tmp_path):
     assert list(tmp_path.iterdir()) == []  # nothing half-written
 
 
-def test_overlay_video_falls_back_to_mjpg(body, motion, tmp_path, monkeypatch):
-    real = overlay_module._open_writer
-
-    def no_mp4(path, fps, size):
-        writer, codec = real(path, fps, size)
-        if path.suffix == ".mp4":
-            writer.release()
-            return cv2.VideoWriter(), codec  # never opened
-        return writer, codec
-
-    monkeypatch.setattr(overlay_module, "_open_writer", no_mp4)
-    with pytest.warns(UserWarning, match="MJPG overlay.avi"):
-        path = write_overlay_video(tmp_path / "overlay.mp4", motion, body, _frames(), FPS)
-    assert path.name == "overlay.avi" and sorted(p.name for p in tmp_path.iterdir()) == ["overlay.avi"]
-    assert len(_read_video(path)) == NUM_FRAMES
+def test_overlay_video_is_mp4_only(body, motion, tmp_path):
+    with pytest.raises(ValueError, match=r"\.mp4"):
+        write_overlay_video(tmp_path / "overlay.avi", motion, body, _frames(), FPS)
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("shift", [(0.0, 0.0, 0.0), (0.45, -0.3, 0.0), (5.0, 0.0, 0.0), (0.0, 0.0, -3.9)])

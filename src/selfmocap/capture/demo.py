@@ -1,7 +1,7 @@
 """``selfmocap demo``: the embedded default (``docs/capture.md``).
 
 1. Render a short held-out clip with the synthetic generator (split ``test``, a seed used by no
-   training, development or bench run) and encode its frames into an ordinary video file.
+   training, development or bench run) and encode its frames into an ordinary (H.264 MP4) video file.
 2. Run ``capture`` on that file exactly as on a real video: mediapipe keypoints and masks, DIS
    flow, no ground truth.
 3. Score the pretrained, adapted and exported (smoothed) results against the clip's known 3D
@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import cv2
-
 from selfmocap import config as cfg
-from selfmocap.io import atomic_path, write_json
+from selfmocap.capture.video import write_video
+from selfmocap.io import write_json
 
 #: Seed of the demo clip: not 0 (training, test and shift splits, model card), not 7
 #: (development splits used to choose adaptation settings).
@@ -33,22 +32,6 @@ class DemoConfig:
     frames: int = cfg.field(60, help="frames in the clip (30 fps)")
     size: int = cfg.field(384, help="frame width and height of the rendered video, pixels")
     seed: int = cfg.field(DEMO_SEED, help="seed of the clip (the default is used by no training or tuning run)")
-
-
-def write_video(frames, path: Path, fps: float) -> Path:
-    """Encode RGB frames into an MPEG-4 file, atomically."""
-    frames = list(frames)
-    h, w = frames[0].shape[:2]
-    with atomic_path(path) as tmp:
-        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
-        if not writer.isOpened():
-            raise RuntimeError("OpenCV cannot write MPEG-4 video here")
-        try:
-            for frame in frames:
-                writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-        finally:
-            writer.release()
-    return path
 
 
 def run_demo(config: DemoConfig) -> dict:

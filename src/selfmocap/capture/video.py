@@ -24,16 +24,19 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import av
 import cv2
 import numpy as np
 
 from selfmocap.errors import UserError
+from selfmocap.io import atomic_path
 
 # FFmpeg's own decoder messages ("[mjpeg @ 0x...] No JPEG data found") bypass OpenCV's log level;
 # this variable silences them, but OpenCV reads it once, at its first use of FFmpeg in the process.
@@ -478,3 +481,102 @@ def open_video(path: str | Path, start: float | None = None, end: float | None =
         fps_assumed=assumed,
     )
     return VideoReader(info, files)
+
+
+# --- the one video writer -------------------------------------------------------------------
+
+#: Encoder of every video selfmocap writes: H.264 by libx264, which PyAV's wheels ship. H.264 in
+#: MP4 with 4:2:0 chroma is what browsers and ordinary players play (MPEG-4 Part 2, OpenCV's
+#: ``mp4v``, is not); ``docs/exports.md``.
+VIDEO_CODEC = "libx264"
+#: libx264's constant rate factor (0 lossless .. 51; 18 looks like the input) and speed preset.
+VIDEO_CRF = 18
+VIDEO_PRESET = "veryfast"
+
+
+def _rate(fps: float):
+    """The frame rate as the fraction FFmpeg stores: 23.976... -> 24000/1001, 25.0 -> 25."""
+    from fractions import Fraction
+
+    if not (math.isfinite(fps) and 0 < fps <= MAX_PLAUSIBLE_FPS):
+        raise ValueError(f"fps must be in (0, {MAX_PLAUSIBLE_FPS:g}], got {fps}")
+    return Fraction(fps).limit_denominator(1001)
+
+
+class VideoWriter:
+    """Streams RGB uint8 frames into an H.264 MP4 file through PyAV, atomically.
+
+    Use as a context manager: the file is written under a temporary name beside ``path``
+    (:func:`selfmocap.io.atomic_path`) and appears at ``path`` only when the block ends without
+    an error; on any error, Ctrl-C included, nothing is left behind. The frame size is the first
+    frame's; every frame must have it. H.264's 4:2:0 chroma needs even sides, so a frame with an
+    odd width or height is padded by repeating its last column or row (the file is then one
+    pixel wider or taller than the frames).
+
+    Args:
+        path: the ``.mp4`` file to write.
+        fps: frame rate, stored as a fraction (:func:`_rate`).
+        crf: libx264's constant rate factor (quality; lower is better and larger).
+    """
+
+    def __init__(self, path: str | Path, fps: float, *, crf: int = VIDEO_CRF):
+        self.path = Path(path)
+        if self.path.suffix.lower() != ".mp4":
+            raise ValueError(f"videos are written as H.264 .mp4, got {self.path.name}")
+        self.rate = _rate(float(fps))
+        self.crf = int(crf)
+        self.frames = 0
+        self._stack = None
+        self._container = None
+        self._stream = None
+        self._size: tuple[int, int] | None = None
+
+    def __enter__(self) -> "VideoWriter":
+        self._stack = ExitStack()
+        tmp = self._stack.enter_context(atomic_path(self.path))
+        self._container = av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"})
+        self._stack.callback(self._container.close)
+        return self
+
+    def write(self, frame: np.ndarray) -> None:
+        """Encode one (H, W, 3) uint8 RGB frame."""
+        if self._container is None:
+            raise RuntimeError("VideoWriter.write outside its with-block")
+        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+            raise ValueError(f"frames must be (H, W, 3) uint8 RGB, got {frame.shape} {frame.dtype}")
+        h, w = frame.shape[:2]
+        if self._size is None:
+            self._size = (w, h)
+            self._stream = self._container.add_stream(VIDEO_CODEC, rate=self.rate,
+                                                      options={"crf": str(self.crf), "preset": VIDEO_PRESET})
+            self._stream.width, self._stream.height = w + w % 2, h + h % 2
+            self._stream.pix_fmt = "yuv420p"
+        elif (w, h) != self._size:
+            raise ValueError(f"frame {self.frames} is {w}x{h}, the video {self._size[0]}x{self._size[1]}: "
+                             "every frame must have the first frame's size")
+        if w % 2 or h % 2:
+            frame = np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+        packets = self._stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24"))
+        self._container.mux(packets)
+        self.frames += 1
+
+    def __exit__(self, kind, value, traceback) -> bool:
+        stack, self._stack = self._stack, None
+        if kind is None:
+            try:
+                if self.frames == 0:
+                    raise ValueError(f"no frame was written to {self.path}: a video needs at least one")
+                self._container.mux(self._stream.encode(None))  # flush the encoder's delayed frames
+            except BaseException:
+                stack.__exit__(*sys.exc_info())  # closes the container, removes the temporary file
+                raise
+        return bool(stack.__exit__(kind, value, traceback))
+
+
+def write_video(frames: Iterable[np.ndarray], path: str | Path, fps: float, *, crf: int = VIDEO_CRF) -> Path:
+    """Stream ``frames`` ((H, W, 3) uint8 RGB, one at a time) into an H.264 MP4 at ``path``,
+    atomically (:class:`VideoWriter`); returns ``path``."""
+    with VideoWriter(path, fps, crf=crf) as writer:
+        for frame in frames:
+            writer.write(frame)
+    return Path(path)

@@ -10,7 +10,6 @@ frame alone with a red "no person" label.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ import cv2
 import numpy as np
 import torch
 
-from selfmocap.io import atomic_path
+from selfmocap.capture.video import VideoWriter
 from selfmocap.export.motion import CapturedMotion
 from selfmocap.geometry.camera import Camera
 from selfmocap.render.overlay import render_overlay
@@ -137,13 +136,6 @@ def overlay_frame(
     return np.concatenate([left, right], axis=1)
 
 
-def _open_writer(path: Path, fps: float, size: tuple[int, int]) -> tuple[cv2.VideoWriter, str]:
-    """An opened writer for ``path`` with the codec its suffix asks for (mp4v for .mp4, MJPG for .avi)."""
-    codec = "MJPG" if path.suffix.lower() == ".avi" else "mp4v"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*codec), float(fps), size)
-    return writer, codec
-
-
 def _vertex_stream(motion: CapturedMotion, body, batch: int) -> Iterator[np.ndarray]:
     """(V, 3) body-frame vertices of each frame, computed ``batch`` frames at a time."""
     dtype = body.default_shape.dtype
@@ -165,14 +157,12 @@ def write_overlay_video(
     batch: int = 8,
     progress: str | None = None,
 ) -> Path:
-    """Stream ``frames`` into a side-by-side overlay video (:func:`overlay_frame`), frame by frame.
-
-    The video is written under a temporary name and renamed when complete. ``.mp4`` files use the
-    ``mp4v`` codec; if OpenCV cannot open an mp4v writer, the video is written as MJPG ``.avi``
-    beside ``path`` instead, with a warning. Returns the path actually written.
+    """Stream ``frames`` into a side-by-side overlay video (:func:`overlay_frame`), frame by frame,
+    as H.264 MP4 through the project's one video writer
+    (:class:`~selfmocap.capture.video.VideoWriter`: atomic, playable in browsers). Returns ``path``.
 
     Args:
-        path: output video (``.mp4`` or ``.avi``).
+        path: output video (``.mp4``).
         frames: the T input frames, (H, W, 3) uint8 RGB with (W, H) = ``motion.image_size``;
             consumed one at a time, never all in memory.
         fps: frame rate of the video.
@@ -182,45 +172,23 @@ def write_overlay_video(
     from tqdm import tqdm
 
     path = Path(path)
-    if path.suffix.lower() not in (".mp4", ".avi"):
-        raise ValueError(f"overlay video must be .mp4 or .avi, got {path.name}")
+    if path.suffix.lower() != ".mp4":
+        raise ValueError(f"overlay video must be .mp4, got {path.name}")
     width, height = motion.image_size
     faces = body.faces.cpu().numpy()
     frame_iter = iter(frames)
-    try:
-        with atomic_path(path) as tmp:
-            writer, codec = _open_writer(tmp, fps, (2 * width, height))
-            if not writer.isOpened():
-                writer.release()
-                raise _WriterUnavailable(codec)
-            bar = tqdm(total=motion.num_frames, desc=progress, disable=progress is None, unit="frame")
-            try:
-                count = 0
-                # vertices first: zip stops on them without taking a frame too many
-                for t, (vertices, image) in enumerate(zip(_vertex_stream(motion, body, batch), frame_iter)):
-                    if image.shape != (height, width, 3):
-                        raise ValueError(f"frame {t} is {image.shape}; the motion's image size is (W, H) = {motion.image_size}")
-                    out = overlay_frame(image, vertices, faces, motion.camera[t], detected=bool(motion.detected[t]), side=side)
-                    writer.write(cv2.cvtColor(out, cv2.COLOR_RGB2BGR))
-                    count += 1
-                    bar.update()
-                leftover = next(frame_iter, None) is not None
-            finally:
-                writer.release()
-                bar.close()
-            if count != motion.num_frames or leftover:
-                raise ValueError(
-                    f"got {'more' if leftover else count} frames for a motion of {motion.num_frames}; "
-                    "the overlay needs exactly one frame per motion frame"
-                )
-    except _WriterUnavailable as err:
-        if path.suffix.lower() == ".avi":
-            raise RuntimeError(f"OpenCV cannot write {err} video {path}") from None
-        fallback = path.with_suffix(".avi")
-        warnings.warn(f"OpenCV cannot write {err} {path.suffix}; writing MJPG {fallback.name} instead", stacklevel=2)
-        return write_overlay_video(fallback, motion, body, frame_iter, fps, side=side, batch=batch, progress=progress)
+    with VideoWriter(path, fps) as writer, tqdm(total=motion.num_frames, desc=progress, disable=progress is None,
+                                                unit="frame") as bar:
+        # vertices first: zip stops on them without taking a frame too many
+        for t, (vertices, image) in enumerate(zip(_vertex_stream(motion, body, batch), frame_iter)):
+            if image.shape != (height, width, 3):
+                raise ValueError(f"frame {t} is {image.shape}; the motion's image size is (W, H) = {motion.image_size}")
+            writer.write(overlay_frame(image, vertices, faces, motion.camera[t], detected=bool(motion.detected[t]), side=side))
+            bar.update()
+        leftover = next(frame_iter, None) is not None
+        if writer.frames != motion.num_frames or leftover:
+            raise ValueError(
+                f"got {'more' if leftover else writer.frames} frames for a motion of {motion.num_frames}; "
+                "the overlay needs exactly one frame per motion frame"
+            )
     return path
-
-
-class _WriterUnavailable(RuntimeError):
-    """OpenCV could not open a video writer for this codec (the message is the codec)."""
