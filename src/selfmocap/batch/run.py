@@ -174,7 +174,7 @@ def run_batch(config: BatchConfig) -> BatchReport:
 
 
 def _run(config: BatchConfig, threads: int, tasks: list[CaptureTask], rows: list[BatchRow]) -> None:
-    saved = cfg.to_dict(config)
+    saved = cfg.to_dict(replace(config, threads=threads))  # the resolved thread count
     out = config.out
     write_summary(out, rows, saved)
     index = {task.name: i for i, task in enumerate(tasks)}

@@ -99,7 +99,7 @@ def capture_one(task: CaptureTask) -> Attempt:
     except Exception as err:  # a failure of capture itself: reported in the row, retried
         return Attempt(task.name, False, f"{type(err).__name__}: {one_line(err)}", seconds=time.perf_counter() - started,
                        notes=notices.getvalue().strip())
-    return Attempt(task.name, True, summary=result.summary, seconds=time.perf_counter() - started,
+    return Attempt(task.name, True, summary=result.summary.to_dict(), seconds=time.perf_counter() - started,
                    notes=notices.getvalue().strip())
 
 
