@@ -36,7 +36,7 @@ class Attempt:
     ok: bool
     error: str = ""  #: one line
     user_error: bool = False  #: capture refused the input (deterministic: not retried)
-    summary: dict = field(default_factory=dict)  #: capture's run.json ``summary`` when ok
+    summary: dict = field(default_factory=dict)  #: capture's run.json ``summary`` (``CaptureSummary.to_dict()``) when ok
     seconds: float = 0.0  #: wall time of the attempt
     notes: str = ""  #: capture's notices (warnings) printed during the attempt
 
