@@ -235,7 +235,7 @@ def _limb_scores(per_clip: dict[str, np.ndarray], frames: dict[str, np.ndarray])
 def score_rows(clips: list[Clip], preds: dict[str, ClipPrediction], body, found: dict[str, np.ndarray] | None) -> dict:
     """``selfmocap evaluate``'s numbers of one row, plus the limb PA-MPJPE on the frames where the
     prediction is valid and (when ``found`` is given) mediapipe found the person too."""
-    result = summarise({c.meta.clip_id: clip_errors(c, preds[c.meta.clip_id], body) for c in clips})
+    result = summarise({c.meta.clip_id: clip_errors(c, preds[c.meta.clip_id], body) for c in clips}).to_json()
     limbs = {c.meta.clip_id: limb_pa_mpjpe(preds[c.meta.clip_id].keypoints3d, c.labels.keypoints3d) for c in clips}
     frames = {c.meta.clip_id: preds[c.meta.clip_id].valid.astype(bool) & (found[c.meta.clip_id] if found else True) for c in clips}
     per_clip, overall = _limb_scores(limbs, frames)
@@ -293,12 +293,14 @@ def run_real_motion(options: RealMotionOptions, out: Path, checkpoint: Path | No
         if world is not None and options.needs_world:  # the same landmarks the reference row scores (computed from RGB only)
             given = [replace(i, world=torch.from_numpy(world[i.clip_id])) for i in given]
         rows = results["tables"][mode] = {"pretrained": score_rows(clips, _predict(pretrained.model, body, given, sigma), body, found)}
+        results["seconds"] = time.perf_counter() - started
+        write_real_motion(results, out, partial=True)  # a stopped run keeps the rows it finished
         for variant in options.variants:
             net = adapt_network(copy.deepcopy(pretrained.model), body, given, adapt, variant.objective, sigma,
                                 progress=f"adapt {variant.name} {mode}")
             rows[variant.name] = score_rows(clips, _predict(net, body, given, sigma), body, found)
             results["seconds"] = time.perf_counter() - started
-            write_real_motion(results, out, partial=True)  # a stopped run keeps the rows it finished
+            write_real_motion(results, out, partial=True)
     results["seconds"] = time.perf_counter() - started
     write_real_motion(results, out)
     return results
