@@ -10,7 +10,8 @@ from dataclasses import replace
 import pytest
 import torch
 
-from selfmocap.adapt.adapt import AdaptLog, AdaptOptions, adapt_network
+from selfmocap.adapt.adapt import AdaptOptions, adapt_network
+from selfmocap.adapt.log import AdaptLog
 from selfmocap.adapt.inputs import InputConfig, prepare_inputs
 from selfmocap.adapt.objective import ObjectiveConfig
 from selfmocap.adapt.replay import ReplayError, open_replay
@@ -52,8 +53,8 @@ def test_replay_term_is_logged_finite_and_weight_zero_equals_no_replay(setup, ti
     replay = open_replay(tiny_train_clips, pretrained.card, 3, base.seed)
     log = AdaptLog()
     weighted = _adapt(setup, body, with_replay, replay, log)
-    assert [r["step"] for r in log.rows] == [0, 1]
-    assert all("replay" in r and math.isfinite(r["replay"]) and r["replay"] > 0 for r in log.rows)
+    assert [r.step for r in log.rows] == [0, 1]
+    assert all(r.replay is not None and math.isfinite(r.replay) and r.replay > 0 for r in log.rows)
     plain = _adapt(setup, body, base)
     zero = _adapt(setup, body, replace(with_replay, replay_weight=0.0), replay)
     assert all(torch.equal(plain[k], zero[k]) for k in plain)  # W = 0: exactly no replay

@@ -1,11 +1,12 @@
 import numpy as np
 
+from selfmocap.adapt.log import AdaptLogRow
 from selfmocap.export.report import LOSSES_PNG, REPROJECTION_PNG, collect_versions, write_report
 
 
 def _rows():
     return [
-        {"step": s, "clip": clip, "total": 1.0 / (s + 1), "keypoint": 0.5 / (s + 1), "motion": 0.1 * (s % 3) - 0.05}
+        AdaptLogRow(step=s, clip=clip, total=1.0 / (s + 1), terms={"keypoint": 0.5 / (s + 1), "motion": 0.1 * (s % 3) - 0.05})
         for clip in ("a", "b")
         for s in range(10)
     ]

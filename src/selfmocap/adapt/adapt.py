@@ -18,8 +18,6 @@ Decisions (``docs/adaptation.md``):
 from __future__ import annotations
 
 import copy
-import csv
-import io
 import time
 from dataclasses import dataclass, field as dc_field
 from pathlib import Path
@@ -31,13 +29,13 @@ from tqdm import tqdm
 
 from selfmocap import config as cfg
 from selfmocap.adapt.inputs import ClipInputs, InputConfig, prepare_inputs
+from selfmocap.adapt.log import AdaptLog
 from selfmocap.adapt.network import predict_clip, run_network
 from selfmocap.adapt.objective import ObjectiveConfig, pair_batch, self_supervised_objective
 from selfmocap.adapt.replay import ReplayBatches, ReplayError, open_replay
 from selfmocap.body import BodyModelConfig
 from selfmocap.data.clip import list_clips
 from selfmocap.data.predictions import write_prediction, write_run_info
-from selfmocap.io import atomic_path, write_text
 from selfmocap.models.pretrained import checkpoint_body, load_pretrained
 
 
@@ -74,52 +72,6 @@ class AdaptConfig:
     objective: ObjectiveConfig = dc_field(default_factory=ObjectiveConfig)
     input: InputConfig = dc_field(default_factory=InputConfig)
     body: BodyModelConfig = dc_field(default_factory=BodyModelConfig)
-
-
-@dataclass
-class AdaptLog:
-    """Per-step loss terms (for the CSV and the curves)."""
-
-    rows: list[dict] = dc_field(default_factory=list)
-
-    def add(self, step: int, clip: str, total: float, terms, replay: float | None = None) -> None:
-        """One step: ``total`` (the objective adaptation descends), the self-supervised ``terms``, and
-        with replay on the unweighted-by-W supervised replay loss (column ``replay``)."""
-        row = {"step": step, "clip": clip, "total": total, **{k: float(v) for k, v in zip(terms.names(), terms.stacked())}}
-        if replay is not None:
-            row["replay"] = replay
-        self.rows.append(row)
-
-    def write(self, out: Path) -> None:
-        if not self.rows:
-            return
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(self.rows[0]))
-        writer.writeheader()
-        writer.writerows(self.rows)
-        write_text(out / "adapt_log.csv", buffer.getvalue())
-        plot_curves(self.rows, out / "adapt_curves.png")
-
-
-def plot_curves(rows: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = [k for k in rows[0] if k not in ("step", "clip")]
-    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 2.8))
-    steps = np.array([r["step"] for r in rows])
-    for ax, name in zip(axes, names):
-        values = np.array([r[name] for r in rows])
-        ax.plot(steps, values, lw=0.8)
-        ax.set_title(name)
-        ax.set_xlabel("step")
-        ax.set_yscale("log" if (values > 0).all() else "linear")
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110)
-    plt.close(fig)
 
 
 def adapt_network(net, body, clips: list[ClipInputs], options: AdaptOptions, objective: ObjectiveConfig, sigma: float,

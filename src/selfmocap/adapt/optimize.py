@@ -28,7 +28,7 @@ import torch
 from tqdm import tqdm
 
 from selfmocap import config as cfg
-from selfmocap.adapt.adapt import AdaptLog
+from selfmocap.adapt.log import AdaptLog
 from selfmocap.adapt.inputs import ClipInputs, InputConfig, prepare_inputs
 from selfmocap.adapt.network import to_clip_prediction
 from selfmocap.adapt.objective import ObjectiveConfig, pair_batch, self_supervised_objective

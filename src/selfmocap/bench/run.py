@@ -21,8 +21,6 @@ Every row is computed twice: with oracle 2D inputs and with estimated inputs
 from __future__ import annotations
 
 import copy
-import csv
-import io
 import json
 import time
 from dataclasses import dataclass, replace
@@ -391,16 +389,15 @@ def write_outputs(results: dict, out: Path, partial: bool = False) -> None:
     files.write_json(out / "results.json", results)
     note = "PARTIAL: the bench was still running when this was written.\n\n" if partial else ""
     files.write_text(out / "tables.md", note + format_tables(results) + f"\n\nWall time: {results['seconds'] / 60:.1f} min\n")
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)  # the csv module's own "\r\n" rows, as before
-    writer.writerow(["split", "inputs", "method", "surface_mm", "per_joint_mm", "recon_mm", "pa_mpjpe_mm", "accel_mm", "frames"])
+    header = ["split", "inputs", "method", "surface_mm", "per_joint_mm", "recon_mm", "pa_mpjpe_mm", "accel_mm", "frames"]
+    table = []
     for key, rows in results["tables"].items():
         split, mode = key.split("/")
         for method, m in rows.items():
-            writer.writerow([split, mode, method, m["surface_mm"], m["per_joint_mm"], m["recon_mm"], m["pa_mpjpe_mm"], m["accel_mm"], m["frames"]])
+            table.append([split, mode, method, m["surface_mm"], m["per_joint_mm"], m["recon_mm"], m["pa_mpjpe_mm"], m["accel_mm"], m["frames"]])
     for key, rows in results.get("drift_guards", {}).items():  # methods prefixed with the table's name
         split, mode = key.split("/")
         for method, m in rows.items():
-            writer.writerow([split, mode, f"drift-guards: {method}", m["surface_mm"], m["per_joint_mm"], m["recon_mm"], m["pa_mpjpe_mm"],
-                             m["accel_mm"], m["frames"]])
-    files.write_text(out / "results.csv", buffer.getvalue())
+            table.append([split, mode, f"drift-guards: {method}", m["surface_mm"], m["per_joint_mm"], m["recon_mm"], m["pa_mpjpe_mm"],
+                          m["accel_mm"], m["frames"]])
+    files.write_csv(out / "results.csv", header, table)

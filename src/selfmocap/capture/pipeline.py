@@ -42,7 +42,8 @@ import torch
 from tqdm import tqdm
 
 from selfmocap import config as cfg
-from selfmocap.adapt.adapt import AdaptLog, AdaptOptions, adapt_network
+from selfmocap.adapt.adapt import AdaptOptions, adapt_network
+from selfmocap.adapt.log import AdaptLog
 from selfmocap.adapt.inputs import (
     InputConfig,
     build_inputs,

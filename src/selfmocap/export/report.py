@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import importlib.metadata
 import json
-import math
 import platform
 import shutil
 from collections.abc import Mapping, Sequence
@@ -20,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from selfmocap.adapt.log import AdaptLogRow, plot_loss_curves
 from selfmocap.io import atomic_path, write_text
 from selfmocap.export.motion import format_frame_ranges, frame_ranges
 
@@ -50,35 +50,6 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
-
-
-def plot_loss_curves(rows: Sequence[Mapping[str, Any]], path: Path) -> None:
-    """One panel per loss term (every numeric key but ``step``), one line per ``clip`` label."""
-    plt = _pyplot()
-    names = [k for k, v in rows[0].items() if k not in ("step", "clip") and isinstance(v, (int, float))]
-    labels = list(dict.fromkeys(str(r.get("clip", "")) for r in rows))
-    cols = min(len(names), 4)
-    nrows = math.ceil(len(names) / cols)
-    fig, axes = plt.subplots(nrows, cols, figsize=(3.4 * cols, 2.8 * nrows), squeeze=False)
-    for ax, name in zip(axes.ravel(), names):
-        positive = True
-        for label in labels:
-            part = [r for r in rows if str(r.get("clip", "")) == label]
-            values = np.array([float(r[name]) for r in part])
-            positive &= bool((values > 0).all())
-            ax.plot([int(r["step"]) for r in part], values, lw=0.9, label=label or None)
-        ax.set_title(name)
-        ax.set_xlabel("step")
-        ax.set_yscale("log" if positive else "linear")
-        ax.grid(alpha=0.3)
-    for ax in axes.ravel()[len(names) :]:
-        ax.axis("off")
-    if len(labels) > 1:
-        axes.ravel()[0].legend(fontsize=7)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
 
 
 def plot_reprojection(before: np.ndarray, after: np.ndarray, detected: np.ndarray, path: Path) -> None:
@@ -118,7 +89,7 @@ def _number(value: float, unit: str) -> str:
 def write_report(
     out_dir: str | Path,
     *,
-    rows: Sequence[Mapping[str, Any]],
+    rows: Sequence[AdaptLogRow],
     reprojection_before: np.ndarray,
     reprojection_after: np.ndarray,
     detected: np.ndarray,
@@ -133,8 +104,7 @@ def write_report(
     """Write ``out_dir/report.html`` and its PNGs (atomically, each); return the page's path.
 
     Args:
-        rows: adaptation log rows (``AdaptLog.rows``): dicts with ``step``, ``total`` and one key
-            per loss term (plus an optional ``clip`` label, one curve per label). May be empty.
+        rows: adaptation log rows (``AdaptLog.rows``; one curve per ``clip``). May be empty.
         reprojection_before, reprojection_after: (T,) mean 2D keypoint re-projection error per
             frame in pixels, before and after adaptation (NaN where unknown).
         detected: (T,) bool, frames where the detector found the person.
