@@ -77,9 +77,8 @@ def test_predictions_score_against_ground_truth(captured, clip):
     from selfmocap.eval.evaluate import evaluate
 
     result = evaluate(captured / "predictions" / "adapted", clip.path.parent)
-    overall = result["overall"]
-    assert overall["frames"] == FRAMES
-    assert 0 < overall["per_joint_mm"] < 400  # a plausible body, not garbage
+    assert result.overall.frames == FRAMES
+    assert 0 < result.overall.per_joint_mm < 400  # a plausible body, not garbage
 
 
 def test_refuses_an_existing_result_then_overwrites(captured, video, capsys):

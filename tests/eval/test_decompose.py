@@ -73,17 +73,17 @@ def test_evaluate_decompose(clips, tmp_path, body):
     truth = ClipPrediction(pose=lab.pose, shape=np.repeat(lab.shape[None], t, 0), camera=lab.camera, joints3d=lab.joints3d,
                            keypoints3d=lab.keypoints3d, keypoints2d=lab.keypoints2d[..., :2], valid=np.ones(t, bool))
     write_prediction(tmp_path / "truth", clip.meta.clip_id, truth)
-    parts = evaluate(tmp_path / "truth", clips, body, decompose=True)["decomposition"]["overall"]
-    assert parts["frames"] == t
+    parts = evaluate(tmp_path / "truth", clips, body, decompose=True).decomposition.overall
+    assert parts.frames == t
     for key in ("per_joint_mm", "true_rotation_mm", "true_pose_mm", "rotation_deg", "keypoints2d_px"):
-        assert parts[key] == pytest.approx(0.0, abs=1e-2), key
+        assert getattr(parts, key) == pytest.approx(0.0, abs=1e-2), key
 
     camera = lab.camera.copy()
     tilt = euler_to_rotmat(torch.tensor([math.radians(8), 0.0, 0.0], dtype=torch.float64))
     camera[:, 1:4] = rotmat_to_euler(tilt @ euler_to_rotmat(torch.from_numpy(lab.camera[:, 1:4]).double())).numpy()
     write_prediction(tmp_path / "tilted", clip.meta.clip_id, ClipPrediction(**{**truth.__dict__, "camera": camera}))
     result = evaluate(tmp_path / "tilted", clips, body, decompose=True)
-    parts = result["decomposition"]["overall"]
-    assert parts["tilt_deg"] == pytest.approx(8.0, abs=1e-3)
-    assert parts["per_joint_mm"] == pytest.approx(result["overall"]["per_joint_mm"], rel=1e-4)
-    assert parts["true_rotation_mm"] == pytest.approx(0.0, abs=1e-2)
+    parts = result.decomposition.overall
+    assert parts.tilt_deg == pytest.approx(8.0, abs=1e-3)
+    assert parts.per_joint_mm == pytest.approx(result.overall.per_joint_mm, rel=1e-4)
+    assert parts.true_rotation_mm == pytest.approx(0.0, abs=1e-2)

@@ -38,8 +38,8 @@ def test_ground_truth_scores_zero(clips, tmp_path, body):
     write_prediction(tmp_path, clip.meta.clip_id, _gt_prediction(clip))
     result = evaluate(tmp_path, clips, body)
     for key in ("surface_mm", "per_joint_mm", "recon_mm", "pa_mpjpe_mm", "accel_mm"):
-        assert result["overall"][key] == pytest.approx(0.0, abs=1e-3)
-    assert result["overall"]["frames"] == 4
+        assert getattr(result.overall, key) == pytest.approx(0.0, abs=1e-3)
+    assert result.overall.frames == 4
 
 
 def test_known_rotation_error(clips, tmp_path, body):
@@ -55,8 +55,8 @@ def test_known_rotation_error(clips, tmp_path, body):
     result = evaluate(tmp_path, clips, body)
     kp = torch.from_numpy(clip.labels.keypoints3d[:, list(METRIC_KEYPOINTS)]).double() @ true_rot.transpose(1, 2)
     expected = (2 * math.sin(math.radians(5)) * kp[..., :2].norm(dim=-1)).mean().item() * 1000
-    assert result["overall"]["per_joint_mm"] == pytest.approx(expected, rel=1e-3)
-    assert result["overall"]["pa_mpjpe_mm"] == pytest.approx(0.0, abs=1e-2)
+    assert result.overall.per_joint_mm == pytest.approx(expected, rel=1e-3)
+    assert result.overall.pa_mpjpe_mm == pytest.approx(0.0, abs=1e-2)
 
 
 def test_invalid_frames_are_left_out(clips, tmp_path, body):
@@ -64,7 +64,7 @@ def test_invalid_frames_are_left_out(clips, tmp_path, body):
     pred = _gt_prediction(clip)
     valid = np.array([True, False, True, True])
     write_prediction(tmp_path, clip.meta.clip_id, ClipPrediction(**{**pred.__dict__, "valid": valid}))
-    assert evaluate(tmp_path, clips, body)["overall"]["frames"] == 3
+    assert evaluate(tmp_path, clips, body).overall.frames == 3
 
 
 def test_no_matching_predictions(clips, tmp_path, body):

@@ -100,9 +100,9 @@ def test_body_errors_compare_in_camera_orientation(body):
     assert all(v < 1e-3 for v in same.mean().values())
     # A wrong global orientation is an error for MPJPE and the surface, not after Procrustes.
     tilted = body_errors(out, roma.rotvec_to_rotmat(torch.tensor([0.0, 0.3, 0.0])) @ rot, out, rot)
-    assert tilted.mpjpe.min() > 10 and tilted.surface.min() > 10 and tilted.pa_mpjpe.max() < 1e-2
+    assert tilted.per_joint_mm.min() > 10 and tilted.surface_mm.min() > 10 and tilted.pa_mpjpe_mm.max() < 1e-2
     expected = mpjpe(camera_oriented(out.keypoints[:, :17], roma.rotvec_to_rotmat(torch.tensor([0.0, 0.3, 0.0])) @ rot),
                      camera_oriented(out.keypoints[:, :17], rot))
-    assert torch.allclose(tilted.mpjpe, expected)
+    assert torch.allclose(tilted.per_joint_mm, expected)
     shifted = BodyOutput(out.vertices + 0.01, out.joints + 0.01, out.keypoints + 0.01)
-    assert torch.allclose(body_errors(shifted, rot, out, rot).mpjpe, torch.full((2,), 10 * math.sqrt(3)), atol=1e-3)
+    assert torch.allclose(body_errors(shifted, rot, out, rot).per_joint_mm, torch.full((2,), 10 * math.sqrt(3)), atol=1e-3)

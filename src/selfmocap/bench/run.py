@@ -94,7 +94,7 @@ def _adapt_options(scale: Scale) -> AdaptOptions:
 
 
 def _scores(clips: list[Clip], preds: dict[str, ClipPrediction], body) -> dict:
-    return summarise({c.meta.clip_id: clip_errors(c, preds[c.meta.clip_id], body) for c in clips})
+    return summarise({c.meta.clip_id: clip_errors(c, preds[c.meta.clip_id], body) for c in clips}).to_json()
 
 
 def _predict_all(net, body, inputs: list[ClipInputs], sigma: float, vertices: bool = False) -> dict[str, ClipPrediction]:
@@ -156,7 +156,7 @@ def run_bench(config: BenchConfig) -> dict:
             rows["pretrained+self-sup"] = _scores(clips[split], adapted, body)["overall"]
             results["tables"][f"{split}/{mode}"] = rows
             results["decomposition"][f"{split}/{mode}"] = {
-                name: summarise_parts({c.meta.clip_id: clip_error_parts(c, p[c.meta.clip_id], body) for c in clips[split]})["overall"]
+                name: summarise_parts({c.meta.clip_id: clip_error_parts(c, p[c.meta.clip_id], body) for c in clips[split]}).overall.to_json()
                 for name, p in (("pretrained", pretrained_preds), ("pretrained+self-sup", adapted))
             }
             if scale.drift_guards:

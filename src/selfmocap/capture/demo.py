@@ -53,8 +53,9 @@ def run_demo(config: DemoConfig) -> dict:
     print("demo 3/3: scoring against the clip's 3D ground truth")
     scores = {}
     for name in ("pretrained", "adapted", "exported"):
-        scores[name] = evaluate(result.out / "predictions" / name, clip_dir.parent)
-        print(f"\n{name}:\n{format_table(scores[name])}")
+        summary = evaluate(result.out / "predictions" / name, clip_dir.parent)
+        scores[name] = summary.to_json()
+        print(f"\n{name}:\n{format_table(summary)}")
     pre, ada = scores["pretrained"]["overall"], scores["adapted"]["overall"]
     for key in ("per_joint_mm", "surface_mm"):
         if pre.get(key) is not None and ada.get(key) is not None:

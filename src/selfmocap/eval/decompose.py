@@ -25,7 +25,7 @@ focal length is predicted, body size leaves no trace in 2D, and camera elevation
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 import roma
@@ -34,7 +34,7 @@ import torch
 from selfmocap.body.model import BodyModel
 from selfmocap.data.clip import Clip
 from selfmocap.data.predictions import ClipPrediction
-from selfmocap.eval.metrics import METRIC_KEYPOINTS, MM, camera_oriented, mpjpe
+from selfmocap.eval.metrics import METRIC_KEYPOINTS, camera_oriented, mpjpe
 from selfmocap.geometry.camera import euler_to_rotmat
 
 
@@ -50,8 +50,6 @@ class ErrorParts:
     tilt_deg: torch.Tensor
     size_pct: torch.Tensor
 
-
-PART_KEYS = tuple(f.name for f in fields(ErrorParts)) + ("keypoints2d_px",)
 
 
 def error_parts(pred: torch.Tensor, pred_rotation: torch.Tensor, target: torch.Tensor, target_rotation: torch.Tensor,
@@ -78,8 +76,54 @@ def error_parts(pred: torch.Tensor, pred_rotation: torch.Tensor, target: torch.T
     )
 
 
+@dataclass(frozen=True)
+class ClipParts:
+    """Per-frame parts (F,) of one clip's valid frames, numpy: :class:`ErrorParts` and ``keypoints2d_px``."""
+
+    per_joint_mm: np.ndarray
+    true_rotation_mm: np.ndarray
+    true_rotation_size_mm: np.ndarray
+    true_pose_mm: np.ndarray
+    rotation_deg: np.ndarray
+    tilt_deg: np.ndarray
+    size_pct: np.ndarray
+    keypoints2d_px: np.ndarray
+
+
+@dataclass(frozen=True)
+class PartMeans:
+    """Means of the parts over valid frames (None without frames): one clip or all of them."""
+
+    per_joint_mm: float | None
+    true_rotation_mm: float | None
+    true_rotation_size_mm: float | None
+    true_pose_mm: float | None
+    rotation_deg: float | None
+    tilt_deg: float | None
+    size_pct: float | None
+    keypoints2d_px: float | None
+    frames: int
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class PartsSummary:
+    """The decomposition of every clip and overall; ``to_json`` is ``"decomposition"`` of the JSON."""
+
+    overall: PartMeans
+    clips: dict[str, PartMeans]
+
+    def to_json(self) -> dict:
+        return {"overall": self.overall.to_json(), "clips": {cid: m.to_json() for cid, m in self.clips.items()}}
+
+
+PART_KEYS = tuple(f.name for f in fields(ClipParts))
+
+
 @torch.no_grad()
-def clip_error_parts(clip: Clip, pred: ClipPrediction, body: BodyModel, true_body_model: BodyModel | None = None) -> dict[str, np.ndarray]:
+def clip_error_parts(clip: Clip, pred: ClipPrediction, body: BodyModel, true_body_model: BodyModel | None = None) -> ClipParts:
     """Per-frame :class:`ErrorParts` and 2D keypoint error of one clip, valid frames only."""
     lab = clip.labels
     truth = true_body_model or body
@@ -92,31 +136,29 @@ def clip_error_parts(clip: Clip, pred: ClipPrediction, body: BodyModel, true_bod
     parts = error_parts(predicted, euler_to_rotmat(torch.from_numpy(pred.camera[:, 1:4]).double()), target,
                         euler_to_rotmat(torch.from_numpy(lab.camera[:, 1:4]).double()), posed_true)
     valid = pred.valid.astype(bool)
-    out = {f.name: getattr(parts, f.name).numpy()[valid] for f in fields(parts)}
     visible = lab.keypoints2d[..., 2] > 0
     dist = np.linalg.norm(pred.keypoints2d[..., :2] - lab.keypoints2d[..., :2], axis=-1)
     per_frame = np.array([dist[t][visible[t]].mean() if visible[t].any() else np.nan for t in range(len(dist))])
-    out["keypoints2d_px"] = per_frame[valid]
-    return out
+    return ClipParts(**{f.name: getattr(parts, f.name).numpy()[valid] for f in fields(parts)}, keypoints2d_px=per_frame[valid])
 
 
-def summarise_parts(per_clip: dict[str, dict[str, np.ndarray]]) -> dict:
+def summarise_parts(per_clip: dict[str, ClipParts]) -> PartsSummary:
     """Means per clip and overall (over valid frames), like ``evaluate``'s summary."""
-    def means(arrays: dict[str, np.ndarray]) -> dict:
-        n = len(arrays["per_joint_mm"])
-        return {k: (float(np.nanmean(arrays[k])) if n else None) for k in PART_KEYS} | {"frames": n}
+    def means(parts: dict[str, np.ndarray]) -> PartMeans:
+        n = len(parts["per_joint_mm"])
+        return PartMeans(**{k: (float(np.nanmean(parts[k])) if n else None) for k in PART_KEYS}, frames=n)
 
-    joined = {k: np.concatenate([c[k] for c in per_clip.values()]) for k in PART_KEYS}
-    return {"overall": means(joined), "clips": {cid: means(c) for cid, c in per_clip.items()}}
+    joined = {k: np.concatenate([getattr(c, k) for c in per_clip.values()]) for k in PART_KEYS}
+    return PartsSummary(overall=means(joined), clips={cid: means(asdict(c)) for cid, c in per_clip.items()})
 
 
-def format_parts(result: dict) -> str:
+def format_parts(summary: PartsSummary) -> str:
     """Markdown table of the overall parts."""
-    o = result["overall"]
+    o = summary.overall
     return "\n".join([
         "Where the per-joint error comes from (analysis with the ground truth, docs/evaluation.md):",
         "",
         "| " + " | ".join(PART_KEYS) + " | frames |",
         "|---" * (len(PART_KEYS) + 1) + "|",
-        "| " + " | ".join("-" if o[k] is None else f"{o[k]:.1f}" for k in PART_KEYS) + f" | {o['frames']} |",
+        "| " + " | ".join("-" if getattr(o, k) is None else f"{getattr(o, k):.1f}" for k in PART_KEYS) + f" | {o.frames} |",
     ])

@@ -9,15 +9,20 @@ Body model: the one the clips record (their ground truth's); predictions made wi
 model are refused. For SMPL the true bodies use the clip's gender file when the SMPL path is a
 folder holding it (SURREAL's ground truth is gendered), the predictions the neutral one.
 
-The JSON written with ``--json`` is a stable interface::
+Inside the code the result is an :class:`EvalSummary` of :class:`ClipMetrics` records, whose
+field names are the metric names; the JSON written with ``--json`` (:meth:`EvalSummary.to_json`)
+is a stable interface::
 
     {"overall": {"surface_mm", "per_joint_mm", "recon_mm", "pa_mpjpe_mm", "accel_mm", "frames"},
      "clips": {CLIP_ID: {same keys}}}
+
+Real images with 3D annotations (``--annotations``/``--capture``) are scored by
+:mod:`selfmocap.eval.real`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -28,21 +33,69 @@ from selfmocap.body import BodyModelConfig
 from selfmocap.body.model import BodyModel, BodyOutput
 from selfmocap.data.clip import Clip, clips_body_model, list_clips
 from selfmocap.data.predictions import ClipPrediction, prediction_path, read_prediction
-from selfmocap.eval.decompose import clip_error_parts, format_parts, summarise_parts
+from selfmocap.eval.decompose import PartsSummary, clip_error_parts, format_parts, summarise_parts
 from selfmocap.eval.metrics import METRIC_KEYPOINTS, acceleration_error, body_errors, camera_oriented
 from selfmocap.geometry.camera import euler_to_rotmat
+from selfmocap.errors import UserError
+from selfmocap.eval.real import RealConfig, RealSummary, evaluate_real, format_real
 from selfmocap.io import write_json
 
-METRIC_KEYS = ("surface_mm", "per_joint_mm", "recon_mm", "pa_mpjpe_mm", "accel_mm", "frames")
+@dataclass(frozen=True)
+class ClipErrors:
+    """Per-frame errors (F,) in mm of one clip's F valid frames, and its acceleration error
+    (NaN under 3 frames). Field names are the JSON's metric names."""
+
+    surface_mm: np.ndarray
+    per_joint_mm: np.ndarray
+    recon_mm: np.ndarray
+    pa_mpjpe_mm: np.ndarray
+    accel_mm: float
+
+
+@dataclass(frozen=True)
+class ClipMetrics:
+    """Mean errors in mm of one clip (or of all clips) over its valid frames; None where a metric
+    cannot be computed. One entry of the JSON's ``"clips"`` (or its ``"overall"``)."""
+
+    surface_mm: float | None
+    per_joint_mm: float | None
+    recon_mm: float | None
+    pa_mpjpe_mm: float | None
+    accel_mm: float | None
+    frames: int
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class EvalSummary:
+    """What ``selfmocap evaluate`` measures; :meth:`to_json` is the file interface
+    ``{"overall", "clips"[, "decomposition"]}`` (module docstring)."""
+
+    overall: ClipMetrics
+    clips: dict[str, ClipMetrics]
+    decomposition: PartsSummary | None = None
+
+    def to_json(self) -> dict:
+        out = {"overall": self.overall.to_json(), "clips": {cid: m.to_json() for cid, m in self.clips.items()}}
+        if self.decomposition is not None:
+            out["decomposition"] = self.decomposition.to_json()
+        return out
+
+
+METRIC_KEYS = tuple(f.name for f in fields(ClipMetrics))
+_FRAME_KEYS = ("surface_mm", "per_joint_mm", "recon_mm", "pa_mpjpe_mm")  # averaged over frames
 
 
 @dataclass(frozen=True)
 class EvaluateConfig:
-    pred: Path = cfg.field(help="predictions folder (written by predict, adapt or optimize)")
-    data: Path = cfg.field(help="the clips the predictions are for, with their ground truth")
+    pred: Path | None = cfg.field(None, help="predictions folder (written by predict, adapt or optimize); with --data")
+    data: Path | None = cfg.field(None, help="the clips the predictions are for, with their ground truth; with --pred")
     json: Path | None = cfg.field(None, help="also write the metrics as JSON to this file")
     decompose: bool = cfg.field(False, help="also split the per-joint error into global orientation, body size and pose (analysis, eval/decompose.py)")
     body: BodyModelConfig = field(default_factory=BodyModelConfig)
+    real: RealConfig = field(default_factory=RealConfig)
 
 
 def _double(out: BodyOutput) -> BodyOutput:
@@ -50,8 +103,8 @@ def _double(out: BodyOutput) -> BodyOutput:
 
 
 @torch.no_grad()
-def clip_errors(clip: Clip, pred: ClipPrediction, body: BodyModel, true_body_model: BodyModel | None = None) -> dict[str, np.ndarray | float]:
-    """Per-frame errors (T,) of one clip in mm (only frames the prediction marks valid) and its
+def clip_errors(clip: Clip, pred: ClipPrediction, body: BodyModel, true_body_model: BodyModel | None = None) -> ClipErrors:
+    """Per-frame errors of one clip in mm (only frames the prediction marks valid) and its
     acceleration error. The ground truth is posed with ``true_body_model`` (default ``body``:
     SMPL's gender files share the topology and differ in shape only)."""
     lab = clip.labels
@@ -69,44 +122,36 @@ def clip_errors(clip: Clip, pred: ClipPrediction, body: BodyModel, true_body_mod
     pred_body = _double(body(torch.from_numpy(pred.pose), torch.from_numpy(pred.shape)))
     errors = body_errors(pred_body, pred_rot, true_body, true_rot)
     valid = torch.from_numpy(pred.valid.astype(bool))
-    out: dict[str, np.ndarray | float] = {
-        "surface_mm": errors.surface[valid].numpy(),
-        "per_joint_mm": errors.mpjpe[valid].numpy(),
-        "recon_mm": errors.reconstruction[valid].numpy(),
-        "pa_mpjpe_mm": errors.pa_mpjpe[valid].numpy(),
-    }
     idx = list(METRIC_KEYPOINTS)
     p_kp = camera_oriented(pred_body.keypoints[:, idx], pred_rot)
     t_kp = camera_oriented(true_body.keypoints[:, idx], true_rot)
-    out["accel_mm"] = float(acceleration_error(p_kp, t_kp)) if len(clip) >= 3 else float("nan")
-    return out
+    return ClipErrors(
+        **{k: getattr(errors, k)[valid].numpy() for k in _FRAME_KEYS},
+        accel_mm=float(acceleration_error(p_kp, t_kp)) if len(clip) >= 3 else float("nan"),
+    )
 
 
-def summarise(per_clip: dict[str, dict]) -> dict:
+def summarise(per_clip: dict[str, ClipErrors]) -> EvalSummary:
     """Means per clip and overall (frame-weighted; acceleration weighted by frames too)."""
     clips = {}
     for cid, e in per_clip.items():
-        n = len(e["per_joint_mm"])
-        clips[cid] = {k: (float(np.mean(e[k])) if n else None) for k in METRIC_KEYS[:4]}
-        clips[cid]["accel_mm"] = None if np.isnan(e["accel_mm"]) else e["accel_mm"]
-        clips[cid]["frames"] = n
-    total = sum(c["frames"] for c in clips.values())
-    overall = {}
-    for k in METRIC_KEYS[:4]:
-        overall[k] = float(np.concatenate([e[k] for e in per_clip.values()]).mean()) if total else None
-    accel = [(c["accel_mm"], c["frames"]) for c in clips.values() if c["accel_mm"] is not None and c["frames"]]
+        n = len(e.per_joint_mm)
+        clips[cid] = ClipMetrics(**{k: (float(np.mean(getattr(e, k))) if n else None) for k in _FRAME_KEYS},
+                                 accel_mm=None if np.isnan(e.accel_mm) else e.accel_mm, frames=n)
+    total = sum(c.frames for c in clips.values())
+    overall = {k: (float(np.concatenate([getattr(e, k) for e in per_clip.values()]).mean()) if total else None) for k in _FRAME_KEYS}
+    accel = [(c.accel_mm, c.frames) for c in clips.values() if c.accel_mm is not None and c.frames]
     overall["accel_mm"] = float(sum(a * n for a, n in accel) / sum(n for _, n in accel)) if accel else None
-    overall["frames"] = total
-    return {"overall": overall, "clips": clips}
+    return EvalSummary(overall=ClipMetrics(**overall, frames=total), clips=clips)
 
 
 def evaluate(pred_dir: Path, data: Path, body: BodyModel | None = None, body_config: BodyModelConfig | None = None,
-             decompose: bool = False) -> dict:
+             decompose: bool = False) -> EvalSummary:
     """Metrics of every clip in ``data`` that has a prediction in ``pred_dir``.
 
     The body model is ``body``, else the one the clips record, loaded through ``body_config``
     (``--body-model`` / ``--body-model-path``); predictions of another body model are refused.
-    ``decompose`` adds ``"decomposition"``: the parts of the per-joint error (``eval/decompose.py``).
+    ``decompose`` adds the parts of the per-joint error (``eval/decompose.py``).
     """
     body_config = body_config or BodyModelConfig()
     clips = list_clips(data, body=body_config)
@@ -124,11 +169,11 @@ def evaluate(pred_dir: Path, data: Path, body: BodyModel | None = None, body_con
     body = body or body_config.load(truth_model, f"the clips of {data}")
     genders = {c.meta.gender for c in found.values()}
     truths = {g: _gendered(body, body_config, g) for g in genders}
-    per_clip = {cid: clip_errors(c, preds[cid], body, truths[c.meta.gender]) for cid, c in sorted(found.items())}
-    result = summarise(per_clip)
+    summary = summarise({cid: clip_errors(c, preds[cid], body, truths[c.meta.gender]) for cid, c in sorted(found.items())})
     if decompose:
-        result["decomposition"] = summarise_parts({cid: clip_error_parts(c, preds[cid], body, truths[c.meta.gender]) for cid, c in sorted(found.items())})
-    return result
+        parts = summarise_parts({cid: clip_error_parts(c, preds[cid], body, truths[c.meta.gender]) for cid, c in sorted(found.items())})
+        summary = EvalSummary(summary.overall, summary.clips, parts)
+    return summary
 
 
 def _gendered(body: BodyModel, config: BodyModelConfig, gender: str) -> BodyModel:
@@ -145,23 +190,37 @@ def _gendered(body: BodyModel, config: BodyModelConfig, gender: str) -> BodyMode
     return load_body_model(body.name, config.body_model_path, gender=gender, num_betas=body.shape_dim)
 
 
-def format_table(result: dict) -> str:
+def format_table(summary: EvalSummary) -> str:
     """Markdown table of the overall and per-clip metrics."""
     def fmt(v):
         return "-" if v is None else (f"{v:.1f}" if isinstance(v, float) else str(v))
 
+    def row(name: str, m: ClipMetrics) -> str:
+        return f"| {name} | " + " | ".join(fmt(getattr(m, k)) for k in METRIC_KEYS) + " |"
+
     lines = ["| clip | " + " | ".join(METRIC_KEYS) + " |", "|---" * (len(METRIC_KEYS) + 1) + "|"]
-    for cid, m in result["clips"].items():
-        lines.append(f"| {cid} | " + " | ".join(fmt(m[k]) for k in METRIC_KEYS) + " |")
-    lines.append("| **overall** | " + " | ".join(fmt(result["overall"][k]) for k in METRIC_KEYS) + " |")
+    lines += [row(cid, m) for cid, m in summary.clips.items()]
+    lines.append(row("**overall**", summary.overall))
     return "\n".join(lines)
 
 
-def run_evaluate(config: EvaluateConfig) -> dict:
-    result = evaluate(config.pred, config.data, body_config=config.body, decompose=config.decompose)
-    print(format_table(result))
-    if config.decompose:
-        print("\n" + format_parts(result["decomposition"]))
+def run_evaluate(config: EvaluateConfig) -> EvalSummary | RealSummary:
+    """``selfmocap evaluate``: synthetic clips (``--pred``/``--data``) or real annotation files
+    (``--annotations``/``--capture``, :mod:`selfmocap.eval.real`)."""
+    synthetic, real = (config.pred, config.data) != (None, None), config.real.annotations is not None
+    if synthetic == real or (synthetic and None in (config.pred, config.data)):
+        raise UserError("give either --pred and --data (synthetic clips) or --annotations and --capture "
+                        "(real annotation files): docs/evaluation.md")
+    if real:
+        if config.decompose:
+            raise UserError("--decompose needs the synthetic ground truth (--pred/--data); leave it out with --annotations")
+        result = evaluate_real(config.real)
+        print(format_real(result))
+    else:
+        result = evaluate(config.pred, config.data, body_config=config.body, decompose=config.decompose)
+        print(format_table(result))
+        if result.decomposition is not None:
+            print("\n" + format_parts(result.decomposition))
     if config.json is not None:
-        write_json(config.json, result)
+        write_json(config.json, result.to_json())
     return result

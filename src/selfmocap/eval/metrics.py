@@ -15,7 +15,7 @@ All functions are pure and batched: ``(..., N, 3)`` points in metres -> ``(...)`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import roma
 import torch
@@ -27,6 +27,12 @@ MM = 1000.0
 #: Indices (into the body model's keypoints) of the points MPJPE and friends are computed on.
 METRIC_KEYPOINTS: tuple[int, ...] = tuple(range(NUM_COCO_KEYPOINTS))
 METRIC_KEYPOINT_NAMES: tuple[str, ...] = KEYPOINT_NAMES[:NUM_COCO_KEYPOINTS]
+#: The 12 limb joints (shoulders, elbows, wrists, hips, knees, ankles; :data:`KEYPOINT_NAMES`
+#: order): the points every skeleton shares by meaning, on which real data and mediapipe's world
+#: landmarks are compared.
+LIMB_KEYPOINT_NAMES: tuple[str, ...] = tuple(
+    n for n in KEYPOINT_NAMES if n.split("_", 1)[-1] in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle"))
+LIMB_KEYPOINTS: tuple[int, ...] = tuple(KEYPOINT_NAMES.index(n) for n in LIMB_KEYPOINT_NAMES)
 _WEISZFELD_ITERATIONS = 64
 _EPS = 1e-9
 
@@ -95,15 +101,16 @@ def acceleration_error(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor
 
 @dataclass(frozen=True)
 class BodyErrors:
-    """Per-example errors (B,) in mm."""
+    """Per-example errors (B,) in mm, named like the metrics of ``selfmocap evaluate``'s JSON
+    (``docs/evaluation.md``): one set of metric names from the batch to the file."""
 
-    mpjpe: torch.Tensor
-    pa_mpjpe: torch.Tensor
-    reconstruction: torch.Tensor
-    surface: torch.Tensor
+    per_joint_mm: torch.Tensor
+    pa_mpjpe_mm: torch.Tensor
+    recon_mm: torch.Tensor
+    surface_mm: torch.Tensor
 
     def mean(self) -> dict[str, float]:
-        return {name: float(getattr(self, name).mean()) for name in ("mpjpe", "pa_mpjpe", "reconstruction", "surface")}
+        return {f.name: float(getattr(self, f.name).mean()) for f in fields(self)}
 
 
 def body_errors(pred: BodyOutput, pred_rotation: torch.Tensor, target: BodyOutput, target_rotation: torch.Tensor) -> BodyErrors:
@@ -112,8 +119,8 @@ def body_errors(pred: BodyOutput, pred_rotation: torch.Tensor, target: BodyOutpu
     p = camera_oriented(pred.keypoints[:, idx], pred_rotation)
     t = camera_oriented(target.keypoints[:, idx], target_rotation)
     return BodyErrors(
-        mpjpe=mpjpe(p, t),
-        pa_mpjpe=pa_mpjpe(p, t),
-        reconstruction=reconstruction_error(p, t),
-        surface=surface_error(camera_oriented(pred.vertices, pred_rotation), camera_oriented(target.vertices, target_rotation)),
+        per_joint_mm=mpjpe(p, t),
+        pa_mpjpe_mm=pa_mpjpe(p, t),
+        recon_mm=reconstruction_error(p, t),
+        surface_mm=surface_error(camera_oriented(pred.vertices, pred_rotation), camera_oriented(target.vertices, target_rotation)),
     )

@@ -34,7 +34,8 @@ from selfmocap.training.config import RESUMABLE_CHANGES, PretrainConfig
 from selfmocap.training.logs import CsvLog, plot_curves
 from selfmocap.training.losses import LossTerms, supervised_losses
 
-VAL_METRICS = ("mpjpe", "pa_mpjpe", "reconstruction", "surface")
+#: val.csv columns and model-card keys (training's file interface) -> the BodyErrors field each holds.
+VAL_METRICS = {"mpjpe": "per_joint_mm", "pa_mpjpe": "pa_mpjpe_mm", "reconstruction": "recon_mm", "surface": "surface_mm"}
 
 
 class PretrainError(ValueError):
@@ -115,7 +116,7 @@ def validate(net: MocapNet, body: BodyModel, dataset: FrameDataset | Subset, con
         pred = net(network_input(batch.rgb, batch.keypoints, config.frames.heatmap_sigma), batch.camera.principal)
         errors = body_errors(body(pred.pose, pred.shape), pred.camera.rotation, body(batch.pose, batch.shape), batch.camera.rotation)
         for name in VAL_METRICS:
-            sums[name] += float(getattr(errors, name).sum())
+            sums[name] += float(getattr(errors, VAL_METRICS[name]).sum())
         count += len(batch)
     net.train(was_training)
     return {name: total / max(count, 1) for name, total in sums.items()}
