@@ -143,12 +143,9 @@ def test_batch_refusals_exit_2_and_write_nothing(tmp_path, capsys):
 
 
 def test_threads_share_the_cores(monkeypatch):
-    from selfmocap.batch import config as batch_config
+    import selfmocap.batch.run as run
     from selfmocap.batch.config import BatchConfig
     from selfmocap.batch.run import worker_threads
-
-    monkeypatch.setattr(batch_config, "machine_cores", lambda: 8)
-    import selfmocap.batch.run as run
 
     monkeypatch.setattr(run, "machine_cores", lambda: 8)
     make = lambda **kw: BatchConfig(inputs=Path("in"), out=Path("out"), **kw)  # noqa: E731
@@ -158,3 +155,30 @@ def test_threads_share_the_cores(monkeypatch):
     assert worker_threads(make(ray="auto")) == 1
     with pytest.raises(UserError):
         worker_threads(make(jobs=3, threads=3))
+
+
+def test_each_input_gets_the_capture_config_of_selfmocap_capture(tmp_path):
+    """The same flags give every input exactly the config ``selfmocap capture`` would build."""
+    from selfmocap import config as cfg
+    from selfmocap.batch.config import BatchConfig
+    from selfmocap.batch.manifest import BatchInput
+    from selfmocap.batch.run import capture_config
+    from selfmocap.capture.pipeline import CaptureConfig
+    from selfmocap.cli import build_parser
+
+    flags = ["--iters", "7", "--smoothing", "strong", "--no-overlay", "--fps", "12", "--losses", "kpt,seg",
+             "--max-size", "320", "--meshes", "ply"]
+    video = tmp_path / "a.mp4"
+    argv = ["capture", str(video), "--out", str(tmp_path / "out" / "a.mp4"), *flags]
+    parser, _ = build_parser(argv)
+    expected = cfg.from_args(CaptureConfig, parser.parse_args(argv), video=video)
+    argv = ["batch", str(tmp_path), "--out", str(tmp_path / "out"), "--jobs", "1", *flags]
+    parser, _ = build_parser(argv)
+    args = parser.parse_args(argv)
+    batch = cfg.from_args(BatchConfig, args, inputs=args.inputs)
+    assert capture_config(batch, BatchInput(name="a.mp4", path=video, key="a.mp4"), tmp_path / "out") == expected
+    # a manifest row's own window and cue files replace the batch's
+    row = BatchInput(name="a.mp4", path=video, key="a.mp4", start=1.0, fps=5.0, masks=tmp_path / "m")
+    got = capture_config(batch, row, tmp_path / "out")
+    assert (got.source.start, got.source.end, got.source.fps, got.source.masks) == (1.0, None, 5.0, tmp_path / "m")
+    assert got.source.max_size == 320 and got.capture == expected.capture

@@ -22,7 +22,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from selfmocap import config as cfg
-from selfmocap.batch.config import BatchConfig, machine_cores
+from selfmocap.batch.config import CAPTURE_OPTIONS, BatchConfig, machine_cores
 from selfmocap.batch.manifest import BatchInput, read_inputs
 from selfmocap.batch.summary import BatchRow, counts, read_previous, read_run, with_capture_summary, write_summary
 from selfmocap.batch.worker import CaptureTask
@@ -92,8 +92,8 @@ def capture_config(config: BatchConfig, item: BatchInput, out: Path) -> CaptureC
     """The capture of one input: the batch's options, the row's own window and cue files."""
     source = replace(config.source, **{k: getattr(item, k) for k in ("start", "end", "fps", "keypoints", "masks")
                                        if getattr(item, k) is not None})
-    return CaptureConfig(video=item.path, out=out / item.name, checkpoint=config.checkpoint, body=config.body,
-                         source=source, capture=config.capture, objective=config.objective)
+    options = {name: getattr(config, name) for name in CAPTURE_OPTIONS}
+    return CaptureConfig(video=item.path, out=out / item.name, **{**options, "source": source})
 
 
 def _comparable(config: dict) -> dict:
