@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
+import types
 import typing
 from pathlib import Path
 
@@ -110,3 +111,46 @@ def test_saved_defaults_parse_back_to_the_same_config(name):
 def _flag(cls: type, name: str) -> str:
     f = next(f for f in dataclasses.fields(cls) if f.name == name)
     return f.metadata.get("flag") or "--" + name.replace("_", "-")
+
+
+def _literal_fields(cls: type, flag_prefix: str = ""):
+    """(flag, choices) of every ``Literal`` field of ``cls`` that has a flag, nested ones too."""
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        tp = hints[f.name]
+        if dataclasses.is_dataclass(tp):
+            yield from _literal_fields(tp, flag_prefix + f.metadata.get("prefix", ""))
+            continue
+        args = [a for a in typing.get_args(tp) if a is not type(None)] if typing.get_origin(tp) in (typing.Union, types.UnionType) else [tp]
+        if len(args) == 1 and typing.get_origin(args[0]) is typing.Literal and f.metadata.get("flag") != "":
+            yield f.metadata.get("flag") or "--" + (flag_prefix + f.name).replace("_", "-"), typing.get_args(args[0])
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_help_shows_the_choices_of_every_literal_field(name):
+    parser, _ = build_parser([name])
+    text = " ".join(parser._subparsers._group_actions[0].choices[name].format_help().split())
+    fields = list(_literal_fields(_config_class(name)))
+    for flag, choices in fields:
+        assert f"{flag} {{{','.join(choices)}}}" in text, (flag, choices)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Inner:
+    steps: int = cfg.field(20, help="steps")
+    mode: typing.Literal["a", "b"] = cfg.field("a", help="mode")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Outer:
+    inner: _Inner = cfg.field(default_factory=lambda: _Inner(steps=0, mode="b"), help="nested", prefix="inner-")
+
+
+def test_a_nested_default_instance_gives_the_flags_defaults():
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    cfg.add_options(parser, _Outer)
+    assert cfg.from_args(_Outer, parser.parse_args([])) == _Outer()
+    assert cfg.from_args(_Outer, parser.parse_args(["--inner-steps", "3"])).inner == _Inner(steps=3, mode="b")
+    assert "--inner-mode {a,b}" in parser.format_help()

@@ -42,21 +42,32 @@ def _base_type(tp):
     return tp
 
 
-def add_options(parser: argparse.ArgumentParser, cls: type, path: str = "", flag_prefix: str = "") -> None:
+def _default(f: dataclasses.Field, instance: Any = None) -> Any:
+    """A field's default: its value in ``instance`` (the parent's default, when it is nested),
+    else its own default or factory's, else None."""
+    if instance is not None:
+        return getattr(instance, f.name)
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else None
+
+
+def add_options(parser: argparse.ArgumentParser, cls: type, path: str = "", flag_prefix: str = "",
+                defaults: Any = None) -> None:
     """Add one ``--option`` per field of dataclass ``cls``; nested dataclasses are flattened (their
-    flags get the field's ``prefix``)."""
+    flags get the field's ``prefix``, their defaults are those of the parent's default instance).
+    ``defaults``: the instance whose values are the defaults (None: the class's own)."""
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         tp = hints[f.name]
         if dataclasses.is_dataclass(tp):
-            add_options(parser, tp, path=f"{path}{f.name}.", flag_prefix=flag_prefix + f.metadata.get("prefix", ""))
+            add_options(parser, tp, path=f"{path}{f.name}.", flag_prefix=flag_prefix + f.metadata.get("prefix", ""),
+                        defaults=_default(f, defaults))
             continue
         if f.metadata.get("flag") == "":
             continue  # positional or handled by the command itself
         flag = f.metadata.get("flag") or "--" + (flag_prefix + f.name).replace("_", "-")
-        default = f.default if f.default is not dataclasses.MISSING else (
-            f.default_factory() if f.default_factory is not dataclasses.MISSING else None
-        )
+        default = _default(f, defaults)
         kwargs: dict[str, Any] = {"dest": (path + f.name).replace(".", "__"), "help": f.metadata.get("help", "")}
         base = _base_type(tp)
         choices = f.metadata.get("choices")
@@ -67,11 +78,12 @@ def add_options(parser: argparse.ArgumentParser, cls: type, path: str = "", flag
             kwargs["default"] = default
         else:
             kwargs["type"] = base if base in (int, float, str) else (Path if base is Path else str)
-            kwargs["metavar"] = f.name.upper()
             kwargs["default"] = default
-            if choices:
+            if choices:  # argparse shows them as the metavar: --batchnorm {frozen,adapt}
                 kwargs["choices"] = choices
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            else:
+                kwargs["metavar"] = f.name.upper()
+            if defaults is None and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 kwargs["required"] = True
         if kwargs.get("default") is not None and kwargs["help"] and base is not bool:
             kwargs["help"] += f" (default: {kwargs['default']})"
