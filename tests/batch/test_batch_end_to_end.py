@@ -148,9 +148,13 @@ def test_bad_input_fails_its_row_then_resume_skips_and_retries(videos, frames, t
     assert not stale.exists()  # capture's stale-partial cleanup
     assert "1 kept from earlier runs" in capsys.readouterr().out
 
-    # a third run has nothing to do
-    assert main(["batch", str(inputs), "--out", str(out), *FAST]) == 0
-    assert {r["status"] for r in _rows(out)} == {"complete"}
+    assert rows["day2__backward.mp4"]["notes"] == ""
+
+    # a third run has nothing to do; results made with other options are kept, and say so
+    assert main(["batch", str(inputs), "--out", str(out), *FAST, "--smoothing", "strong"]) == 0
+    rows = _rows(out)
+    assert {r["status"] for r in rows} == {"complete"}
+    assert all("capture.smoothing" in r["notes"] and "--overwrite" in r["notes"] for r in rows)
 
 
 def _dead_pid() -> int:
