@@ -96,3 +96,32 @@ def test_box_render_matches_the_full_ray_cast(body, motion, shift):
     boxed = overlay_module._render_in_box(image, vertices_cam, body.faces.numpy(), 40.0, (32.0, 24.0), 0.75)
     assert np.array_equal((boxed != image).any(-1), mask)
     assert np.abs(boxed.astype(int) - full).max() <= 1
+
+
+def test_side_view_ground_line_sits_under_the_feet(body):
+    """A level camera (the world's up is -y in OpenCV axes) and the root at the height of its lowest
+    vertex: the ground line is the horizontal row the mesh's soles stand on in the side view."""
+    from selfmocap.export.overlay import GROUND_RGB, Ground, SideView
+
+    h, w = 120, 160
+    with torch.no_grad():
+        vertices = body(torch.zeros(1, body.num_pose_joints, 3), body.default_shape[None]).vertices[0].numpy()
+    root_height = float(vertices[:, 1].max())  # y down: the soles are the largest y
+    camera = np.array([150.0, 0.0, 0.0, 0.0, 0.0, 0.0, 4.0, w / 2, h / 2], np.float32)
+    world_from_camera = np.diag([1.0, -1.0, -1.0, 1.0])  # x right, y up, z back: a level camera
+    ground = Ground.of(world_from_camera, root_height)
+    assert np.allclose(ground.up, [0.0, -1.0, 0.0])
+    image = np.full((h, w, 3), 90, np.uint8)
+    plain = overlay_frame(image, vertices, body.faces.numpy(), camera)[:, w:]
+    lined = overlay_frame(image, vertices, body.faces.numpy(), camera, ground=ground)[:, w:]
+    line = (np.abs(lined.astype(int) - GROUND_RGB).sum(-1) < 60) & (lined != plain).any(-1)
+    rows = np.nonzero(line.any(1))[0]
+    side = SideView()
+    expected = (h * side.distance / side.field_height) * root_height / side.distance + h / 2  # f y / d + cy
+    assert line.any(1).sum() <= 3 and abs(rows.mean() - expected) <= 1.5  # one level line, where the ground is
+    assert line.sum(1).max() > 0.8 * w  # across the view, but not through the mesh:
+    body_rows = (plain != plain[0, 0]).any(-1)
+    assert body_rows.any(1).nonzero()[0].max() <= expected + 1.5  # the soles rest on it
+    tilted = overlay_frame(image, vertices, body.faces.numpy(), camera,
+                           ground=Ground(up=np.array([0.0, -np.cos(0.3), np.sin(0.3)]), height=root_height))[:, w:]
+    assert not np.array_equal(tilted, lined)  # a pitched camera tilts the line

@@ -4,12 +4,14 @@ Left half: the frame with the mesh ray cast through the frame's own Eq. 3 camera
 (:func:`~selfmocap.render.overlay.render_overlay`), so the mesh sits where the network put the
 person. Right half: the same mesh turned 90 degrees about the camera's vertical axis (seen from
 the camera's right), root-centred in front of a fixed virtual camera on a plain background; it
-shows what a single view cannot (lean, depth of the arms). Frames without a detection show the
-frame alone with a red "no person" label.
+shows what a single view cannot (lean, depth of the arms), and, given the ground (:class:`Ground`),
+the ground plane as a green line under the feet. Frames without a detection show the frame alone
+with a red "no person" label.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +45,27 @@ class SideView:
     background: tuple[int, int, int] = (48, 48, 52)
 
 
+@dataclass(frozen=True)
+class Ground:
+    """The ground plane seen from the subject, for the side view's ground line.
+
+    Attributes:
+        up: (3,) the world's up axis in the capture camera's axes (OpenCV: x right, y down,
+            z forward); for a world frame ``X_world = A X_cam + b`` it is the second row of ``A``.
+        height: the root's height above the ground, metres.
+    """
+
+    up: np.ndarray
+    height: float
+
+    @staticmethod
+    def of(world_from_camera: np.ndarray, root_height: float) -> "Ground":
+        """From a (4, 4) camera -> world transform (y up) and the root's world height."""
+        return Ground(up=np.asarray(world_from_camera, np.float64)[1, :3], height=float(root_height))
+
+
 NO_PERSON_RGB = (230, 30, 30)
+GROUND_RGB = (110, 200, 110)
 #: Opacity of the mesh drawn over the input frame.
 OVERLAY_ALPHA = 0.75
 
@@ -86,6 +108,23 @@ def _render_in_box(
     return out
 
 
+def _draw_ground(right: np.ndarray, ground: Ground, focal: float, distance: float) -> None:
+    """Draw, in place, the ground plane's cut through the subject's root (the plane ``x_cam = 0``,
+    which the side camera sees at exactly ``distance``) as a line across the side view."""
+    h, w = right.shape[:2]
+    uy, uz = float(ground.up[1]), float(ground.up[2])
+    norm2 = uy * uy + uz * uz
+    if norm2 < 1e-6:  # the ground is edge-on to the side view (a camera looking straight down)
+        return
+    y0, z0 = -ground.height * uy / norm2, -ground.height * uz / norm2  # the root's foot point on the plane
+    dy, dz = -uz / math.sqrt(norm2), uy / math.sqrt(norm2)  # along the plane, in the y-z plane
+    ends = [(z0 + s * dz, y0 + s * dy) for s in (-20.0, 20.0)]  # metres: far past the picture's edges
+    # side view axes: x = the capture camera's z (depth to the right), y = its y (down)
+    (u0, v0), (u1, v1) = ((focal * z / distance + w / 2.0, focal * y / distance + h / 2.0) for z, y in ends)
+    thickness = max(int(round(h / 240)), 1)
+    cv2.line(right, (int(round(u0)), int(round(v0))), (int(round(u1)), int(round(v1))), GROUND_RGB, thickness, cv2.LINE_AA)
+
+
 def overlay_frame(
     image: np.ndarray,
     vertices: np.ndarray | None,
@@ -94,6 +133,7 @@ def overlay_frame(
     *,
     detected: bool = True,
     side: SideView = SideView(),
+    ground: Ground | None = None,
 ) -> np.ndarray:
     """One side-by-side overlay image.
 
@@ -105,6 +145,7 @@ def overlay_frame(
         camera: (9,) Eq. 3 camera of the frame (``f, alpha, beta, gamma, Tx, Ty, depth, cx, cy``).
         detected: whether the person was detected; if not, no mesh and a "no person" label.
         side: the side view's virtual camera.
+        ground: the ground plane, drawn as a line in the side view (None: not drawn).
 
     Returns:
         (H, 2W, 3) uint8 RGB: the overlay on the left, the side view on the right.
@@ -129,9 +170,10 @@ def overlay_frame(
         image, vertices_cam.astype(np.float32), faces, float(cam.focal[0]), tuple(cam.principal[0].tolist()), OVERLAY_ALPHA
     )
     side_cam = turned @ SIDE_TURN.T + np.array([0.0, 0.0, side.distance])
-    right = _render_in_box(
-        right, side_cam.astype(np.float32), faces, h * side.distance / side.field_height, (w / 2.0, h / 2.0), 1.0
-    )
+    side_focal = h * side.distance / side.field_height
+    if ground is not None:
+        _draw_ground(right, ground, side_focal, side.distance)  # under the mesh: the feet cover it
+    right = _render_in_box(right, side_cam.astype(np.float32), faces, side_focal, (w / 2.0, h / 2.0), 1.0)
     _label(right, "side view", (220, 220, 220))
     return np.concatenate([left, right], axis=1)
 

@@ -1,0 +1,77 @@
+"""The real-video benchmark's metrics (benchmarks/bench_real_video.py) against slow, obvious loops."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_real_video.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_real_video", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve their module by name
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.modules.pop(spec.name, None)
+
+
+def test_person_heights_is_the_masks_vertical_extent(bench):
+    rng = np.random.default_rng(0)
+    masks = rng.random((6, 20, 9)) > 0.97
+    masks[2] = False
+    masks[3, 4, 1] = True
+    got = bench.person_heights(masks)
+    for t, mask in enumerate(masks):
+        rows = [i for i in range(mask.shape[0]) if mask[i].any()]
+        want = rows[-1] - rows[0] + 1 if rows else None
+        assert (np.isnan(got[t]) if want is None else got[t] == want), (t, got[t], want)
+
+
+def test_keypoint_distances_counts_only_confident_keypoints_of_frames_with_a_person(bench):
+    rng = np.random.default_rng(1)
+    projected, detected = rng.normal(size=(5, 7, 2)) * 10, rng.normal(size=(5, 7, 2)) * 10
+    confidence = rng.random((5, 7))
+    frames = np.array([True, False, True, True, True])
+    dist, frame_of = bench.keypoint_distances(projected, detected, confidence, frames)
+    want = [(np.hypot(*(projected[t, k] - detected[t, k])), t) for t in range(5) for k in range(7)
+            if frames[t] and confidence[t, k] >= 0.5]
+    assert np.allclose(dist, [d for d, _ in want]) and frame_of.tolist() == [t for _, t in want]
+
+
+def test_silhouette_iou_by_hand(bench):
+    a = np.zeros((4, 4), bool)
+    b = np.zeros((4, 4), bool)
+    a[:2, :2] = True  # 4 pixels
+    b[1:3, 1:3] = True  # 4 pixels, 1 shared
+    assert bench.silhouette_iou(a, b) == pytest.approx(1 / 7)
+    assert bench.silhouette_iou(a, a) == 1.0 and bench.silhouette_iou(a, ~a) == 0.0
+    assert bench.silhouette_iou(np.zeros((2, 2), bool), np.zeros((2, 2), bool)) == 1.0
+
+
+def test_foot_skating_is_horizontal_speed_while_in_contact(bench):
+    rng = np.random.default_rng(2)
+    feet = rng.normal(size=(8, 2, 3))
+    contacts = rng.random((8, 2)) > 0.4
+    got = bench.foot_skating(feet, contacts)
+    want = [1000 * np.hypot(feet[t + 1, f, 0] - feet[t, f, 0], feet[t + 1, f, 2] - feet[t, f, 2])
+            for t in range(7) for f in range(2) if contacts[t, f] and contacts[t + 1, f]]
+    assert np.allclose(got, want)
+    lifted = feet.copy()
+    lifted[:, :, 1] += np.arange(8)[:, None]  # vertical motion is not skating
+    assert np.allclose(bench.foot_skating(lifted, contacts), want)
+
+
+def test_penetration_and_triples(bench):
+    assert bench.penetration(np.array([0.01, -0.002, 0.0, -0.05])).tolist() == pytest.approx([0.0, 2.0, 0.0, 50.0])
+    valid = np.array([True, True, True, False, True, True, True, True])
+    assert bench.triples(valid) == sum(valid[t] and valid[t + 1] and valid[t + 2] for t in range(len(valid) - 2))
+    assert bench.triples(valid[:2]) == 0
