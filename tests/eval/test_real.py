@@ -307,7 +307,7 @@ def test_shared_frames_read_with_the_documented_order():
             rows.update({str(n): s for n, s in zip(z["imgname"], z["S"])})
     for k, name in enumerate(ann.imgname):
         s = rows[name]
-        assert np.linalg.norm(s[14, :3] - (s[8, :3] + s[11, :3]) / 2) < 1e-3  # root between the hips
+        assert np.linalg.norm(s[14, :3] - (s[8, :3] + s[11, :3]) / 2) < 1e-6  # root between the hips
         for j, joint in enumerate(LIMB_JOINTS):
             assert ann.annotated[k, j] == (s[readme[joint], 3] > 0)
             if ann.annotated[k, j]:

@@ -12,6 +12,9 @@ Protocol (``docs/evaluation.md``), on the 12 limb joints
   synthetic protocol;
 * ``joint_mm``: that error per joint.
 
+A row whose limb joints are not all annotated (confidence 0 in ``S``) is scored on the annotated
+ones when both hips and :data:`MIN_LIMB_JOINTS` joints are (:func:`scorable`).
+
 Frames: an annotation row is matched to a captured frame by the image's file name. A capture of
 an image folder records the folder and which of its (naturally sorted) images it read
 (``run.json``: ``video.source``, ``video.source_indices``); the names are that folder's listing.
