@@ -243,6 +243,15 @@ def test_frames_match_by_name_and_by_folders():
     assert {r: f.index for r, f in matched.items()} == {1: 0, 2: 2}
 
 
+def test_moved_images_are_found_with_images_root(scene, tmp_path):
+    ann, cap, *_ = scene
+    (tmp_path / "moved").mkdir()
+    shutil.move(str(tmp_path / "frames"), str(tmp_path / "moved" / "frames"))
+    with pytest.raises(UserError, match="--images-root"):
+        evaluate_real(RealConfig(annotations=ann, capture=cap))
+    assert len(evaluate_real(RealConfig(annotations=ann, capture=cap, images_root=tmp_path / "moved")).frames) == 3
+
+
 # ----------------------------------------------------------------------------- bad input
 
 def _run(args: list[str], capsys) -> tuple[int, str]:
@@ -250,7 +259,8 @@ def _run(args: list[str], capsys) -> tuple[int, str]:
     return rc, capsys.readouterr().err.strip()
 
 
-@pytest.mark.parametrize("problem", ["missing S", "wrong shape", "no match", "not npz", "only one flag", "video capture"])
+@pytest.mark.parametrize("problem", ["missing S", "wrong shape", "no match", "not npz", "only one flag", "no flag", "decompose",
+                                     "video capture"])
 def test_bad_input_is_one_line(scene, tmp_path, capsys, problem):
     ann, cap, *_ = scene
     truth = _skeleton(2, seed=10)
@@ -269,6 +279,10 @@ def test_bad_input_is_one_line(scene, tmp_path, capsys, problem):
         args, expect = ["--annotations", tmp_path / "b.npz", "--capture", cap], "not a readable annotation npz"
     elif problem == "only one flag":
         args, expect = ["--annotations", ann], "give both --annotations"
+    elif problem == "no flag":
+        args, expect = [], "give either --pred and --data"
+    elif problem == "decompose":
+        args, expect = ["--annotations", ann, "--capture", cap, "--decompose"], "--decompose needs the synthetic ground truth"
     else:
         info = json.loads((cap / "run.json").read_text())
         info["video"]["kind"] = "video"
