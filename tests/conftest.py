@@ -1,5 +1,11 @@
 """Shared fixtures: the Anny body model is loaded once per test session; a tiny shift clip and a
-tiny random network, so adaptation and bench tests need no shipped checkpoint."""
+tiny random network, so adaptation and bench tests need no shipped checkpoint.
+
+Two tiers: ``pytest -m "not slow"`` is the fast one; ``pytest`` (what CI runs) runs everything.
+A test is slow when it is marked ``@pytest.mark.slow`` or ``@pytest.mark.anny``, or when it uses
+one of the fixtures of :data:`SLOW_FIXTURES` (directly or through another fixture): they build
+the Anny body model, render synthetic clips with it, or run a whole capture or training.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,21 @@ import dataclasses
 
 import pytest
 import torch
+
+#: Fixtures that build Anny, render synthetic clips or run a pipeline (seconds to minutes each).
+SLOW_FIXTURES = frozenset({
+    "body", "body64", "anny_body",  # the Anny body model
+    "tiny_clips", "tiny_train_clips", "test_split", "shift_split",  # synthetic clips rendered with Anny
+    "captured",  # a whole capture of a rendered video (tests/capture, tests/blender)
+    "smpl_run", "smplx_run",  # synth, pretrain, predict and adapt with the tiny SMPL / SMPL-X
+})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the tests that use a slow fixture, or need Anny, as ``slow``."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or item.get_closest_marker("anny"):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

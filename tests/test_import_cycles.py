@@ -8,6 +8,7 @@ to the module it names: ``b`` when ``b`` is a submodule, else ``a``'s ``__init__
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import selfmocap
@@ -28,6 +29,7 @@ def _type_checking_nodes(tree: ast.AST) -> set[int]:
     return skip
 
 
+@functools.cache
 def import_graph() -> dict[str, set[str]]:
     """selfmocap module -> the selfmocap modules it imports."""
     files = {module_name(p): p for p in PACKAGE.rglob("*.py")}

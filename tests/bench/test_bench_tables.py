@@ -61,6 +61,7 @@ def _half(mode: str, per_joint: float, figure4: bool) -> dict:
     return results
 
 
+@pytest.mark.slow  # two bench halves joined
 def test_combine_halves(tmp_path):
     """`--inputs oracle` and `--inputs estimated` runs join into one set of tables; a partial run or
     one of another scale is refused."""

@@ -132,6 +132,7 @@ def test_batch_shapes_and_rotation_matrices(smpl_body, batch):
         smpl_body(pose, torch.zeros(1, 6))
 
 
+@pytest.mark.slow  # gradcheck of the whole SMPL layer
 def test_gradcheck_float64(smpl64):
     """Gradients w.r.t. an arm chain's rotations and three betas, on the hand and elbow keypoints."""
     joints = [SMPL_JOINT_NAMES.index(n) - 1 for n in ("left_collar", "left_shoulder", "left_elbow")]

@@ -19,6 +19,8 @@ from selfmocap.synth.run import SynthConfig, generate
 
 FRAMES = 6
 FAST = ["--iters", "2", "--batch", "2"]
+#: Every test here renders a clip with Anny, and most run a whole capture on it.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

@@ -192,6 +192,7 @@ def test_partial_folder_mode_follows_umask_and_records_pid(tmp_path):
     assert not (tmp_path / ".res.lock").exists()
 
 
+@pytest.mark.slow  # two captures at once
 def test_second_capture_into_same_out_is_refused(tmp_path):
     out = tmp_path / "res"
     lock, _ = pl.prepare_out(out, False)

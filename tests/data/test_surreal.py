@@ -140,6 +140,7 @@ def smpl_checkpoint(tmp_path_factory):
     return export_pretrained(MocapNet(config, spec), card, tmp_path_factory.mktemp("ckpt") / "smpl.pt")
 
 
+@pytest.mark.slow  # predict, adapt, pretrain and evaluate
 def test_predict_adapt_pretrain_evaluate_on_surreal(surreal, smpl_checkpoint, tmp_path, monkeypatch, capsys):
     run, smpl, _ = surreal
     path = ["--body-model-path", str(smpl)]

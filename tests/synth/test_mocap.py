@@ -179,6 +179,7 @@ def test_forward_kinematics_matches_bvhio(anny_motion):
 
 
 @pytest.mark.skipif(not CMU_FILE.is_file(), reason="../shared/mocap is absent")
+@pytest.mark.slow  # a whole CMU file through bvhio
 def test_forward_kinematics_matches_bvhio_on_cmu():
     clip = read_bvh(CMU_FILE)
     assert clip.num_frames == 553 and clip.fps == 24.0
