@@ -198,6 +198,28 @@ def silhouette_iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.logical_and(a, b).sum() / union) if union else 1.0
 
 
+def mesh_mask_iou(vertices_cam: np.ndarray, faces: np.ndarray, focal: float, principal: tuple[float, float],
+                  mask: np.ndarray) -> float:
+    """IoU of the mesh's ray-cast silhouette (``render.raycast.rasterize``) with a (H, W) mask,
+    casting rays only inside the box of the projected vertices: with every vertex in front of the
+    camera the silhouette lies inside it, and a crop shifted by whole pixels keeps the rays through
+    the pixel centres (``c' = c - offset``), so this is :func:`silhouette_iou` of the full ray cast."""
+    h, w = mask.shape
+    z = vertices_cam[:, 2]
+    if not (z > 1e-6).all():  # something behind the camera: cast every ray
+        return silhouette_iou(rasterize(vertices_cam, faces, focal, principal, h, w).mask, mask)
+    uv = focal * vertices_cam[:, :2] / z[:, None] + np.asarray(principal)
+    x0, y0 = np.maximum(np.floor(uv.min(axis=0)).astype(int) - 1, 0)
+    x1, y1 = np.minimum(np.ceil(uv.max(axis=0)).astype(int) + 1, (w, h))
+    inside = 0
+    silhouette = 0
+    if x1 > x0 and y1 > y0:
+        sil = rasterize(vertices_cam, faces, focal, (principal[0] - x0, principal[1] - y0), y1 - y0, x1 - x0).mask
+        inside, silhouette = int((sil & mask[y0:y1, x0:x1]).sum()), int(sil.sum())
+    union = silhouette + int(mask.sum()) - inside
+    return inside / union if union else 1.0
+
+
 def foot_skating(feet: np.ndarray, contacts: np.ndarray) -> np.ndarray:
     """(M,) horizontal (x, z) speed in mm/frame of each foot over each pair of consecutive frames
     in which its contact label is on in both: (T, 2, 3) world foot positions (y up), (T, 2) bool."""
@@ -238,8 +260,7 @@ def score_method(method: str, pred: ClipPrediction, body, masks: np.ndarray, hei
         for i, t in enumerate(range(start, start + len(verts))):
             if not frames[t]:
                 continue
-            sil = rasterize(verts_cam[i], faces, float(cam.focal[i]), tuple(cam.principal[i].tolist()), h, w).mask
-            ious.append(silhouette_iou(sil, masks[t]))
+            ious.append(mesh_mask_iou(verts_cam[i], faces, float(cam.focal[i]), tuple(cam.principal[i].tolist()), masks[t]))
         if world is not None:
             lowest[idx] = world.points_at(idx, verts.numpy())[..., 1].min(axis=1)
     rotation = Camera.from_array(torch.from_numpy(pred.camera).double()).rotation
@@ -351,12 +372,15 @@ def _world(motion):
 def bench_video(video: Path, work: Path, out: Path, extra: list[str], pools: dict[str, _Pool], reuse: bool = False) -> VideoResult:
     name = video.stem
     result = work / name
+    cost_file = work / f"{name}.cost.json"  # the process's time and memory, beside the capture
     if reuse and (result / "run.json").is_file():
-        print(f"\n== {name}: reusing the capture in {result} (no process time or memory)", flush=True)
-        process_s, peak_gib = float("nan"), float("nan")
+        print(f"\n== {name}: reusing the capture in {result}", flush=True)
+        cost = json.loads(cost_file.read_text()) if cost_file.is_file() else {}
+        process_s, peak_gib = cost.get("process_s", float("nan")), cost.get("peak_rss_gib", float("nan"))
     else:
         print(f"\n== {name}: capture", flush=True)
-        process_s, peak_gib, _ = run_capture(video, result, extra)
+        process_s, peak_gib, argv = run_capture(video, result, extra)
+        write_json(cost_file, {"process_s": process_s, "peak_rss_gib": peak_gib, "argv": argv})
     run = json.loads((result / "run.json").read_text())
     summary = run["summary"]
     motion = read_motion_npz(result / "motion.npz")

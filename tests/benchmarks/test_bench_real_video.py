@@ -75,3 +75,24 @@ def test_penetration_and_triples(bench):
     valid = np.array([True, True, True, False, True, True, True, True])
     assert bench.triples(valid) == sum(valid[t] and valid[t + 1] and valid[t + 2] for t in range(len(valid) - 2))
     assert bench.triples(valid[:2]) == 0
+
+
+@pytest.mark.parametrize("shift", [(0.0, 0.0, 0.0), (0.5, -0.3, 0.0), (3.0, 0.0, 0.0), (0.0, 0.0, -3.9)])
+def test_box_iou_is_the_full_ray_cast_iou(bench, shift):
+    # inside the frame, cut by its border, outside it, and partly behind the camera
+    from selfmocap.render.raycast import rasterize
+
+    rng = np.random.default_rng(3)
+    # a closed box mesh 0.4 x 1.6 x 0.3 m, 4 m in front of the camera, plus the shift
+    corners = np.array([[x, y, z] for x in (-0.2, 0.2) for y in (-0.8, 0.8) for z in (-0.15, 0.15)])
+    faces = np.array([[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1],
+                      [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3]])
+    vertices = (corners + [0.0, 0.0, 4.0] + np.array(shift)).astype(np.float32)
+    h, w, focal, principal = 60, 80, 70.0, (40.3, 29.6)
+    mask = np.zeros((h, w), bool)
+    mask[10:50, 30:48] = True
+    mask |= rng.random((h, w)) > 0.97
+    full = bench.silhouette_iou(rasterize(vertices, faces, focal, principal, h, w).mask, mask)
+    assert bench.mesh_mask_iou(vertices, faces, focal, principal, mask) == pytest.approx(full, abs=1e-12)
+    if shift == (0.0, 0.0, 0.0):
+        assert full > 0.2  # the box overlaps the masked rectangle: not a trivial 0 = 0
