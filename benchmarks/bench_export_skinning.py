@@ -24,7 +24,7 @@ from selfmocap.body.limits import ANNY_JOINT_LIMITS, euler_to_pose
 from selfmocap.export.bvh import BVH_UNITS_PER_METRE, write_bvh
 from selfmocap.export.gltf import MAX_INFLUENCES, linear_blend_skinning, top_k_influences
 from selfmocap.export.motion import captured_motion
-from selfmocap.export.skeleton import body_to_world, forward_kinematics, rest_pose, world_motion
+from selfmocap.export.skeleton import forward_kinematics, rest_pose, world_motion
 
 
 def _pose_sets(args) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -72,7 +72,7 @@ def main() -> None:
         motion = captured_motion(body, pose, shape, camera, fps=30.0, image_size=(1000, 1000))
         with torch.no_grad():
             vertices = body(torch.from_numpy(pose), torch.from_numpy(shape)[None]).vertices.double().numpy()
-        reference = body_to_world(vertices, camera)
+        reference = motion.world.points(vertices)
         rest = rest_pose(body, shape)
         positions, rotations = forward_kinematics(rest, world_motion(motion, body))
         for label, influences in variants.items():
@@ -90,7 +90,7 @@ def _joint_errors(body, pose_set: tuple[str, np.ndarray, np.ndarray]) -> None:
     camera = np.zeros((len(pose), 9), np.float32)
     camera[:, 0], camera[:, 1:4], camera[:, 6], camera[:, 7:] = 1000.0, (0.3, 0.8, -0.2), 4.0, 500.0
     motion = captured_motion(body, pose, shape, camera, fps=30.0, image_size=(1000, 1000))
-    reference = body_to_world(motion.joints3d.astype(np.float64), camera)
+    reference = motion.world.points(motion.joints3d.astype(np.float64))
     positions, _ = forward_kinematics(rest_pose(body, shape), world_motion(motion, body))
     print()
     print(f"joints, {name} ({len(pose)} poses): rig forward kinematics max error {np.abs(positions - reference).max():.2e} m")

@@ -61,7 +61,7 @@ def test_predict_adapt_evaluate_end_to_end(tiny_clips, tiny_checkpoint, tmp_path
     assert p.pose.shape == (5, 19, 3) and p.camera.shape == (5, 9) and a.vertices.shape == (5, 13718, 3)
     assert not np.allclose(p.pose, a.pose)  # the weights moved
     rows = (adapted / "adapt_log.csv").read_text().splitlines()
-    assert rows[0] == "step,clip,total,keypoint,segmentation,motion" and len(rows) == 3
+    assert rows[0] == "step,clip,total,keypoint,segmentation,motion,world3d" and len(rows) == 3
     assert (adapted / "adapt_curves.png").is_file()
     assert json.loads((adapted / "run.json").read_text())["method"] == "pretrained+self-sup"
     out = tmp_path / "metrics.json"

@@ -38,7 +38,7 @@ def check_exported_skeleton(out: Path, body, frames: int) -> None:
     """The capture's motion is ``body``'s, its BVH has ``body``'s joints, and forward kinematics of
     the exported skeleton reproduces the captured joints (< 0.1 mm)."""
     from selfmocap.export import read_motion_npz
-    from selfmocap.export.skeleton import body_to_world, forward_kinematics, rest_pose, world_motion
+    from selfmocap.export.skeleton import forward_kinematics, rest_pose, world_motion
 
     motion = read_motion_npz(out / "motion.npz")
     joints = len(body.joint_names)
@@ -47,4 +47,4 @@ def check_exported_skeleton(out: Path, body, frames: int) -> None:
     assert (out / "motion.glb").is_file() and (out / "overlay.mp4").is_file()
     assert (out / "motion.bvh").read_text().count("JOINT ") == joints - 1  # the root, then the others
     positions, _ = forward_kinematics(rest_pose(body, motion.shape), world_motion(motion, body))
-    assert np.abs(positions - body_to_world(motion.joints3d.astype(np.float64), motion.camera)).max() < 1e-4
+    assert np.abs(positions - motion.world.points(motion.joints3d.astype(np.float64))).max() < 1e-4

@@ -25,11 +25,6 @@ def world_reference(body, motion):
     """World-frame joints (T, J, 3) and vertices (T, V, 3) straight from the body model, float64."""
     import torch
 
-    from selfmocap.export.skeleton import body_to_world
-
     with torch.no_grad():
         out = body(torch.from_numpy(motion.pose), torch.from_numpy(motion.shape)[None])
-    return (
-        body_to_world(out.joints.double().numpy(), motion.camera),
-        body_to_world(out.vertices.double().numpy(), motion.camera),
-    )
+    return motion.world.points(out.joints.double().numpy()), motion.world.points(out.vertices.double().numpy())

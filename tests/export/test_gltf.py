@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import pygltflib
@@ -18,7 +20,8 @@ def glb(body, motion, tmp_path_factory):
 def test_trimesh_loads_the_glb_as_a_scene(glb, body):
     scene = trimesh.load(str(glb[0]))
     assert isinstance(scene, trimesh.Scene)
-    (mesh,) = scene.geometry.values()
+    assert sorted(scene.geometry) == ["body", "ground"]
+    mesh = scene.geometry["body"]
     assert mesh.vertices.shape == (body.faces.max() + 1, 3) and len(mesh.faces) == len(body.faces)
 
 
@@ -56,6 +59,45 @@ def test_glb_skinning_reproduces_the_body_model(glb, body, motion, world_referen
         error = np.linalg.norm(skinned - vertices_world[t], axis=1)
         # top-4 linear blend skinning of folded weights (docs/exports.md has the measured numbers)
         assert error.mean() < 1e-3 and error.max() < 0.04, (t, error.mean(), error.max())
+
+
+def test_camera_and_ground_in_the_world_frame(glb, body, motion):
+    """The camera node sits at the estimated height and pitch; the skinned mesh seen through it
+    (the file's own yfov, the image's centre as principal point) lands where the world frame's
+    projection puts it, and near where Eq. 3 put the camera-frame mesh."""
+    import math
+
+    import torch
+
+    from selfmocap.geometry.camera import project
+    from export_helpers import quaternion_matrix
+
+    _, gltf, blob = glb
+    world = motion.world
+    node = next(n for n in gltf.nodes if n.name == "capture_camera")
+    assert np.allclose(node.translation, world.camera_position)
+    rotation = quaternion_matrix(np.array(node.rotation))
+    assert np.allclose(rotation, world.camera_rotation_gl(), atol=1e-6)
+    camera = gltf.cameras[node.camera].perspective
+    width, height = motion.image_size
+    focal = height / 2 / math.tan(camera.yfov / 2)
+    assert focal == pytest.approx(world.focal) and camera.aspectRatio == pytest.approx(width / height)
+    ground = next(n for n in gltf.nodes if n.name == "ground")
+    corners = read_accessor(gltf, blob, gltf.meshes[ground.mesh].primitives[0].attributes.POSITION)
+    assert np.all(corners[:, 1] == 0.0)
+    assert gltf.scenes[0].extras["camera_height_m"] == pytest.approx(world.camera_position[1])
+    with torch.no_grad():
+        vertices = body(torch.from_numpy(motion.pose), torch.from_numpy(motion.shape)[None]).vertices.double()
+    eq3 = project(vertices, motion.cameras()).numpy()
+    ours = world.project(vertices.numpy(), motion.camera[:, 7:9])
+    # without foot locking and the lift only the perspective of the new distance moves it
+    rigid = replace(world, translation=world.translation - world.foot_offset).project(vertices.numpy(), motion.camera[:, 7:9])
+    assert np.linalg.norm(rigid - eq3, axis=-1).mean() < 0.02 * height
+    for t in range(NUM_FRAMES):
+        _, skinned = evaluate_glb(gltf, blob, t)
+        x = (skinned - world.camera_position) @ rotation  # glTF camera axes: x right, y up, looking down -z
+        seen = np.stack([focal * x[:, 0] / -x[:, 2] + width / 2, -focal * x[:, 1] / -x[:, 2] + height / 2], 1)
+        assert np.abs(seen - ours[t]).max() < 0.5  # pixels: top-4 skinning only
 
 
 def test_skinning_weights_cover_the_joints(body):

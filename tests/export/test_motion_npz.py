@@ -12,7 +12,11 @@ from selfmocap.export.motion import (
     read_motion_npz,
     write_motion_npz,
 )
+from selfmocap.export.world import WorldFrame
 from export_helpers import FPS, IMAGE_SIZE, NUM_FRAMES
+
+#: The world-frame keys version 2 added.
+WORLD_KEYS = ("world_rotation", "world_translation", "world_from_camera", "world_focal", "contacts", "foot_offset")
 
 
 def test_captured_motion_matches_the_body_model(motion, body):
@@ -34,8 +38,13 @@ def test_npz_round_trip(motion, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["motion.npz"]  # no temporary left behind
     back = read_motion_npz(path)
     for f in fields(CapturedMotion):
-        a, b = getattr(motion, f.name), getattr(back, f.name)
-        assert np.array_equal(a, b), f.name
+        if f.name != "world":
+            a, b = getattr(motion, f.name), getattr(back, f.name)
+            assert np.array_equal(a, b), f.name
+    for f in fields(WorldFrame):  # float32 on file except the camera's transform and focal
+        a, b = getattr(motion.world, f.name), getattr(back.world, f.name)
+        assert np.allclose(a, b, atol=1e-6) and np.shape(a) == np.shape(b), f.name
+    assert back.world.contacts.dtype == bool and back.world.contacts.shape == (NUM_FRAMES, 2)
     assert back.detected.dtype == bool and back.image_size == IMAGE_SIZE
     with np.load(path, allow_pickle=False) as z:
         assert int(z["version"]) == MOTION_VERSION and str(z["body_model"]) == "anny"
@@ -43,6 +52,24 @@ def test_npz_round_trip(motion, tmp_path):
         assert tuple(z["keypoint_names"]) == KEYPOINT_NAMES and len(z["shape_names"]) == 6
         assert tuple(z["camera_layout"])[:2] == ("f", "alpha")
         assert np.array_equal(z["keypoints2d_input"], extra["keypoints2d_input"])
+        assert z["world_rotation"].shape == (NUM_FRAMES, 3, 3) and z["world_from_camera"].shape == (4, 4)
+
+
+def test_version_1_files_still_read_without_a_world_frame(motion, tmp_path):
+    path = write_motion_npz(tmp_path / "motion.npz", motion)
+    with np.load(path, allow_pickle=False) as z:
+        new = {k: z[k] for k in z.files}
+    old = {k: v for k, v in new.items() if k not in WORLD_KEYS}
+    old["version"] = np.array(1)
+    np.savez(tmp_path / "v1.npz", **old)
+    back = read_motion_npz(tmp_path / "v1.npz")
+    assert back.world is None and np.array_equal(back.pose, motion.pose)
+    with pytest.raises(ValueError, match="no world frame"):
+        write_motion_npz(tmp_path / "again.npz", back)
+    del new["contacts"]
+    np.savez(tmp_path / "v2.npz", **new)
+    with pytest.raises(ValueError, match="lacks motion fields"):
+        read_motion_npz(tmp_path / "v2.npz")
 
 
 def test_npz_errors(motion, tmp_path):

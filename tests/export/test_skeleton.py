@@ -1,4 +1,3 @@
-import math
 from dataclasses import replace
 
 import numpy as np
@@ -6,8 +5,8 @@ import pytest
 
 from selfmocap.body.names import JOINT_NAMES
 from selfmocap.export.skeleton import (
+    RIG_TO_BODY,
     RestPose,
-    body_to_world,
     forward_kinematics,
     pose_axes_to_rig,
     rest_pose,
@@ -31,43 +30,40 @@ def test_anny_pose_axes_in_rig_axes(body):
     assert np.allclose(c @ [1, 0, 0], [1, 0, 0]) and np.allclose(c @ [0, 1, 0], [0, 0, -1]) and np.allclose(c @ [0, 0, 1], [0, 1, 0])
 
 
-def test_world_frame_of_an_identity_camera(body, motion):
-    # R = I, T = (0, 0, 4): the subject stands 4 m in front of the camera facing it, i.e. facing
-    # world +z (towards the camera at the origin), head up (+y), left hand at +x (image right).
-    cam = motion.camera.copy()
-    cam[:, 1:6] = 0.0
-    cam[:, 6] = 4.0
-    still = replace(motion, camera=cam)
+def _placed(motion, rotation: np.ndarray, translation) -> object:
+    t = motion.num_frames
+    world = replace(motion.world, rotation=np.tile(rotation, (t, 1, 1)), translation=np.tile(translation, (t, 1)))
+    return replace(motion, world=world)
+
+
+def test_world_frame_of_an_upright_body(body, motion):
+    # body frame (x left, y down, z back) -> world (y up) by diag(1, -1, -1): the subject stands
+    # upright facing world +z, head up (+y), left hand at +x; the root where the world frame puts it.
+    still = _placed(motion, np.diag([1.0, -1.0, -1.0]), [0.5, 0.9, -4.0])
     world = world_motion(still, body)
-    assert np.allclose(world.root_position, [0.0, 0.0, -4.0])
+    assert np.allclose(world.root_position, [0.5, 0.9, -4.0])
     assert np.allclose(world.rotations[:, 0], np.eye(3))
     rest = rest_pose(body, motion.shape)
     j = {n: rest.joints[i] for i, n in enumerate(JOINT_NAMES)}
     assert j["head"][1] > 0.5 > -0.5 > j["left_ankle"][1]  # y up, metres
     assert j["left_shoulder"][0] > 0 > j["right_shoulder"][0]  # x = subject's left
-    nose = body_to_world(still.keypoints3d, cam)[0, 0]
-    ears = body_to_world(still.keypoints3d, cam)[0, 3:5].mean(0)
-    assert nose[2] > ears[2]  # faces +z
+    kp = still.world.points(still.keypoints3d)
+    assert kp[0, 0, 2] > kp[0, 3:5].mean(0)[2]  # the nose is in front of the ears: faces +z
 
 
-def test_world_frame_of_a_turned_camera(body, motion):
-    # beta = 90 deg: R = Ry(90) sends body x (the subject's left) to camera -z (towards the
-    # camera); in the world (F = diag(1, -1, -1)) that is +z.
-    cam = motion.camera.copy()
-    cam[:, 1:4] = (0.0, math.pi / 2, 0.0)
-    world = world_motion(replace(motion, camera=cam), body)
-    assert np.allclose(world.rotations[:, 0] @ [1.0, 0.0, 0.0], [0.0, 0.0, 1.0], atol=1e-6)
+def test_world_frame_of_a_turned_body(body, motion):
+    # the body turned 90 degrees about the vertical: its left (body x) points to world -z
+    turn = np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [-1.0, 0.0, 0.0]]) @ np.diag([1.0, -1.0, -1.0])
+    world = world_motion(_placed(motion, turn, [0.0, 0.9, -3.0]), body)
+    assert np.allclose(world.rotations[:, 0] @ [1.0, 0.0, 0.0], [0.0, 0.0, -1.0], atol=1e-6)
     assert np.allclose(world.rotations[:, 0] @ [0.0, 1.0, 0.0], [0.0, 1.0, 0.0], atol=1e-6)  # still upright
+    assert np.allclose(world.rotations[:, 0], turn @ RIG_TO_BODY)
     assert np.allclose(np.linalg.det(world.rotations[:, 0]), 1.0)
 
 
-def test_body_to_world_is_camera_space_with_y_and_z_flipped(motion):
-    cams = motion.cameras()
-    points = motion.joints3d.astype(np.float64)
-    x_cam = np.einsum("tij,tnj->tni", cams.rotation.numpy(), points) + cams.translation().numpy()[:, None]
-    assert np.allclose(body_to_world(points, motion.camera), x_cam * [1.0, -1.0, -1.0])
-    with pytest.raises(ValueError, match="need points"):
-        body_to_world(points[0], motion.camera)
+def test_world_motion_needs_a_placed_motion(body, motion):
+    with pytest.raises(ValueError, match="no world frame"):
+        world_motion(replace(motion, world=None), body)
 
 
 def test_depth_first_order_and_offsets():

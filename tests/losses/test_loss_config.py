@@ -25,11 +25,11 @@ def test_cli_round_trip():
 
 
 def test_total_and_names():
-    terms = SelfSupervisedTerms(torch.tensor(1.0), torch.tensor(2.0), torch.tensor(4.0))
-    weights = SelfSupervisedLossWeights(keypoint=0.5, segmentation=0.25, motion=2.0)
-    assert terms.total(weights).item() == pytest.approx(0.5 + 0.5 + 8.0)
-    assert SelfSupervisedTerms.names() == ("keypoint", "segmentation", "motion")
-    assert torch.equal(terms.stacked(), torch.tensor([1.0, 2.0, 4.0]))
+    terms = SelfSupervisedTerms(torch.tensor(1.0), torch.tensor(2.0), torch.tensor(4.0), torch.tensor(8.0))
+    weights = SelfSupervisedLossWeights(keypoint=0.5, segmentation=0.25, motion=2.0, world3d=0.125)
+    assert terms.total(weights).item() == pytest.approx(0.5 + 0.5 + 8.0 + 1.0)
+    assert SelfSupervisedTerms.names() == ("keypoint", "segmentation", "motion", "world3d")
+    assert torch.equal(terms.stacked(), torch.tensor([1.0, 2.0, 4.0, 8.0]))
 
 
 def test_bad_downsample():

@@ -32,6 +32,7 @@ from selfmocap.adapt.inputs import ClipInputs, InputConfig, prepare_inputs
 from selfmocap.adapt.log import AdaptLog
 from selfmocap.adapt.network import predict_clip, run_network
 from selfmocap.adapt.objective import ObjectiveConfig, pair_batch, self_supervised_objective
+from selfmocap.adapt.refine import RefineConfig, inputs_targets, refine_motion
 from selfmocap.adapt.replay import ReplayBatches, ReplayError, open_replay
 from selfmocap.body import BodyModelConfig
 from selfmocap.data.clip import list_clips
@@ -70,6 +71,8 @@ class AdaptConfig:
     vertices: bool = cfg.field(False, help="also write per-frame vertices")
     adapt: AdaptOptions = dc_field(default_factory=AdaptOptions)
     objective: ObjectiveConfig = dc_field(default_factory=ObjectiveConfig)
+    refine: RefineConfig = cfg.field(default_factory=lambda: RefineConfig(steps=0), prefix="refine-",
+                                     help="a final per-frame fit after adaptation (off by default: the paper's method)")
     input: InputConfig = dc_field(default_factory=InputConfig)
     body: BodyModelConfig = dc_field(default_factory=BodyModelConfig)
 
@@ -144,7 +147,12 @@ def run_adapt(config: AdaptConfig) -> Path:
                                               progress=f"adapt {inp.clip_id}", replay=replay)
     for inp in tqdm(inputs, desc="predict", unit="clip"):
         net = nets.get(None) or nets[inp.clip_id]
-        write_prediction(config.out, inp.clip_id, predict_clip(net, body, inp, sigma, vertices=config.vertices))
+        pred = predict_clip(net, body, inp, sigma, vertices=config.vertices)
+        if config.refine.steps > 0:
+            shape = np.median(pred.shape[inp.detected.numpy()] if bool(inp.detected.any()) else pred.shape, axis=0)
+            pred = refine_motion(body, pred, shape, inputs_targets(inp), config.refine, progress=f"refine {inp.clip_id}",
+                                 vertices=config.vertices)
+        write_prediction(config.out, inp.clip_id, pred)
     log.write(config.out)
     write_run_info(
         config.out, "pretrained+self-sup", config=cfg.to_dict(config), checkpoint=str(config.checkpoint or "shipped"),

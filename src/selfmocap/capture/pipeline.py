@@ -53,6 +53,7 @@ from selfmocap.adapt.inputs import (
 )
 from selfmocap.adapt.network import predict_clip, to_clip_prediction
 from selfmocap.adapt.objective import ObjectiveConfig
+from selfmocap.adapt.refine import RefineConfig, RefineTargets, keypoint_errors, refine_motion
 from selfmocap.body import BodyModelConfig
 from selfmocap.body.names import KEYPOINT_NAMES
 from selfmocap.cues.mediapipe import KEYPOINT_CONFIDENCE_THRESHOLD
@@ -70,6 +71,7 @@ from selfmocap.capture.smoothing import (
 from selfmocap.errors import UserError
 from selfmocap.data.predictions import ClipPrediction, write_prediction, write_run_info
 from selfmocap.export.motion import format_frame_ranges, frame_ranges
+from selfmocap.export.world import WorldOptions
 from selfmocap.geometry.camera import Camera, project
 
 #: Frames per body-model call on whole-video arrays (memory stays bounded for long videos).
@@ -124,6 +126,8 @@ class CaptureConfig:
     source: SourceOptions = dc_field(default_factory=SourceOptions)
     capture: CaptureOptions = dc_field(default_factory=CaptureOptions)
     objective: ObjectiveConfig = dc_field(default_factory=ObjectiveConfig)
+    refine: RefineConfig = cfg.field(default_factory=RefineConfig, help="the final per-frame fit", prefix="refine-")
+    world: WorldOptions = cfg.field(default_factory=WorldOptions, help="the exports' world frame (docs/exports.md)")
 
 
 @dataclass(frozen=True)
@@ -414,12 +418,30 @@ def fill_missing(params: MotionParams, detected: np.ndarray) -> MotionParams:
     return blend_params(a, b, weight)
 
 
-def final_motion(body, adapted: ClipPrediction, cues: Cues, options: CaptureOptions, fps: float):
-    """One shape per video, missing frames filled, smoothing within the 2D tolerance.
+def video_shape(pred: ClipPrediction, detected: np.ndarray) -> np.ndarray:
+    """(S,) one body shape for the video: the median over the frames with a person."""
+    return np.median(pred.shape[detected], axis=0) if detected.any() else np.median(pred.shape, axis=0)
+
+
+def refine_targets(cues: Cues, sides: np.ndarray) -> RefineTargets:
+    """What the final per-frame fit compares with: the cues and the person's box sides."""
+    return RefineTargets(
+        keypoints=torch.from_numpy(cues.keypoints),
+        side=torch.from_numpy(np.asarray(sides, np.float32)),
+        detected=torch.from_numpy(cues.detected),
+        masks=lambda a, b: torch.from_numpy(np.stack([cues.mask(t) for t in range(a, b)])),
+        world=None if cues.world is None else torch.from_numpy(cues.world),
+    )
+
+
+def final_motion(body, adapted: ClipPrediction, cues: Cues, options: CaptureOptions, fps: float,
+                 ceiling: torch.Tensor | None = None):
+    """One shape per video, missing frames filled, smoothing within the 2D tolerance (and, with
+    ``ceiling`` (T,) pixels, never above the larger of the frame's unsmoothed error and its ceiling).
 
     Returns the exported :class:`ClipPrediction` and the per-frame smoothing blend weights."""
     detected = cues.detected
-    shape = np.median(adapted.shape[detected], axis=0) if detected.any() else np.median(adapted.shape, axis=0)
+    shape = video_shape(adapted, detected)
     cam = Camera.from_array(torch.from_numpy(adapted.camera).double())
     raw = MotionParams(
         pose=roma.rotvec_to_rotmat(torch.from_numpy(adapted.pose).double()),
@@ -440,7 +462,7 @@ def final_motion(body, adapted: ClipPrediction, cues: Cues, options: CaptureOpti
 
     sigma = SIGMA_FRAMES[options.smoothing] * fps / 30.0
     final, weight = smooth_within_tolerance(raw, sigma, project_params, torch.from_numpy(cues.keypoints).double(),
-                                            options.smoothing_tolerance)
+                                            options.smoothing_tolerance, ceiling=ceiling)
     camera = camera_of(final).to(torch.float32)
     valid = torch.from_numpy(detected)
     exported = _cat_predictions([
@@ -569,12 +591,17 @@ def _capture(config: CaptureConfig, reader, pretrained, body, work: Path, timing
     before = replace(before, valid=cues.detected)
     after = replace(after, valid=cues.detected)
     tic = time.perf_counter()
-    exported, weight = final_motion(body, after, cues, opts, info.fps)
+    refined = refine_motion(body, after, video_shape(after, cues.detected), refine_targets(cues, sides), config.refine)
+    timings.refine = time.perf_counter() - tic
+    tic = time.perf_counter()
+    exported, weight = final_motion(body, refined, cues, opts, info.fps,
+                                    ceiling=keypoint_errors(after, torch.from_numpy(cues.keypoints).double()))
     timings.smoothing = time.perf_counter() - tic
 
     pred_dir = work / "predictions"
     write_prediction(pred_dir / "pretrained", clip_id, before)
     write_prediction(pred_dir / "adapted", clip_id, after)
+    write_prediction(pred_dir / "refined", clip_id, refined)
     write_prediction(pred_dir / "exported", clip_id, exported)
 
     err_before, err_after, err_final = (reprojection_per_frame(p, cues) for p in (before, after, exported))
@@ -588,6 +615,7 @@ def _capture(config: CaptureConfig, reader, pretrained, body, work: Path, timing
         reprojection_px=ReprojectionSummary(
             pretrained=float(np.nanmean(err_before)),
             adapted=float(np.nanmean(err_after)),
+            refined=float(np.nanmean(reprojection_per_frame(refined, cues))),
             exported=float(np.nanmean(err_final)),
         ),
         jitter_adapted_mm=jitter_mm(camera_keypoints(after), cues.detected),
@@ -632,6 +660,8 @@ def _write_exports(config, reader, body, exported: ClipPrediction, cues: Cues, l
         keypoints2d=exported.keypoints2d,
         detected=cues.detected,
     )
+    motion = replace(motion, world=export.place_in_world(motion, body, config.world))
+    summary.world = export.world_summary(motion, motion.world)
     bar = tqdm(total=4 + (config.capture.meshes != "none") + config.capture.overlay, desc="exports", unit="file")
     export.write_motion_npz(work / "motion.npz", motion, extra={
         "keypoints2d_input": cues.keypoints,

@@ -112,6 +112,7 @@ def smooth_within_tolerance(
     keypoints: torch.Tensor,
     tolerance: float,
     steps: int = 8,
+    ceiling: torch.Tensor | None = None,
 ) -> tuple[MotionParams, torch.Tensor]:
     """Smooth ``raw`` and pull back, frame by frame, wherever the smoothed keypoint re-projection
     error exceeds the raw one by more than ``tolerance`` pixels.
@@ -122,6 +123,9 @@ def smooth_within_tolerance(
         project: parameters -> (T, K, 2) projected keypoints in frame pixels.
         keypoints: (T, K, 3) input keypoints (pixels, confidence).
         tolerance: allowed growth of the per-frame mean re-projection error, pixels.
+        ceiling: (T,) optional per-frame error, pixels, that smoothing may not exceed unless the
+            unsmoothed frame already does (the adapted prediction's error: the export is never
+            worse in 2D than it); NaN: no ceiling.
         steps: bisection steps on the blend weight.
 
     Returns:
@@ -133,6 +137,9 @@ def smooth_within_tolerance(
     smooth = smooth_params(raw, sigma)
     base = reprojection_error(project(raw), keypoints)
     limit = base + tolerance
+    if ceiling is not None:
+        cap = torch.maximum(base, ceiling.to(base.dtype))
+        limit = torch.where(torch.isnan(cap), limit, torch.minimum(limit, cap))
 
     def ok(params: MotionParams) -> torch.Tensor:
         err = reprojection_error(project(params), keypoints)

@@ -43,7 +43,7 @@ import torch
 from selfmocap import config as cfg
 from selfmocap.errors import UserError
 from selfmocap.eval.annotations import LIMB_HIPS, LIMB_JOINTS, Annotations, JointOrder, read_annotations
-from selfmocap.eval.metrics import MM, camera_oriented, mpjpe, pa_mpjpe
+from selfmocap.eval.metrics import LIMB_KEYPOINTS, MM, camera_oriented, mpjpe, pa_mpjpe
 from selfmocap.geometry.camera import Camera
 
 #: The ``motion.npz`` extra holding mediapipe's world landmarks per frame, (T, K, 4): ``x, y, z``
@@ -292,7 +292,7 @@ def _capture_estimates(capture: Path, indices: list[int], images: list[Path], me
         world = world[idx][:, columns]
         source = "capture"
     elif mediapipe_images:
-        world = mediapipe_world(images, motion.image_size)[:, columns]
+        world = mediapipe_world(images, motion.image_size)[:, list(LIMB_KEYPOINTS)]  # KEYPOINT_NAMES order
         source = "images"
     if world is not None:
         out["mediapipe"] = _Estimates(world[..., :3].astype(np.float64), world[..., 3].max(axis=1) > 0)

@@ -2,7 +2,8 @@
 ``.glb``, a ``.bvh``, per-frame meshes, the overlay video and the HTML report.
 
 Every writer takes a :class:`CapturedMotion` and (except the npz) the body model; all share the
-world frame and rest skeleton of :mod:`selfmocap.export.skeleton`, and all write atomically.
+world frame of :mod:`selfmocap.export.world` (y up, the ground at y = 0, the motion's ``world``)
+and the rest skeleton of :mod:`selfmocap.export.skeleton`, and all write atomically.
 """
 
 from selfmocap.export.bvh import write_bvh
@@ -18,15 +19,19 @@ from selfmocap.export.motion import (
 )
 from selfmocap.export.overlay import SideView, overlay_frame, write_overlay_video
 from selfmocap.export.report import collect_versions, write_report
+from selfmocap.export.world import WorldFrame, WorldOptions, place_in_world, world_summary
 
 __all__ = [
     "CapturedMotion",
     "SideView",
+    "WorldFrame",
+    "WorldOptions",
     "captured_motion",
     "collect_versions",
     "format_frame_ranges",
     "frame_ranges",
     "overlay_frame",
+    "place_in_world",
     "read_motion_npz",
     "write_bvh",
     "write_glb",
@@ -34,4 +39,5 @@ __all__ = [
     "write_motion_npz",
     "write_overlay_video",
     "write_report",
+    "world_summary",
 ]

@@ -10,10 +10,12 @@ Contents (``docs/exports.md``):
   / ``WEIGHTS_0`` with at most 4 influences per vertex (:func:`top_k_influences`);
 * one animation: the root joint's world translation and rotation and every other joint's local
   rotation, one keyframe per video frame at ``t / fps`` seconds, LINEAR interpolation;
-* a perspective camera at the world origin with the capture camera's vertical field of view.
+* the capture camera at its estimated height and pitch above the world origin, with the vertical
+  field of view of the focal length assumed (:attr:`~selfmocap.export.world.WorldFrame.focal`);
+* a ``ground`` node: a grey square at y = 0 under the camera and the root's path.
 
-Everything is in the world frame of :mod:`selfmocap.export.skeleton` (metres, y up, the subject
-facing +z at rest, the capture camera at the origin looking down -z), which is glTF's own.
+Everything is in the world frame of :mod:`selfmocap.export.world` (metres, y up, the ground at
+y = 0), which is glTF's own orientation.
 """
 
 from __future__ import annotations
@@ -141,6 +143,7 @@ def write_glb(path: str | Path, motion: CapturedMotion, body) -> Path:
 
     rest = rest_pose(body, motion.shape)
     world = world_motion(motion, body)
+    placed = motion.placed()
     influences = top_k_influences(body.skinning_weights().detach().cpu().double().numpy())
     num_joints = len(rest.joint_names)
     gltf = gl.GLTF2(asset=gl.Asset(version="2.0", generator=f"selfmocap {__version__}"))
@@ -183,9 +186,9 @@ def write_glb(path: str | Path, motion: CapturedMotion, body) -> Path:
     gltf.nodes.append(gl.Node(name="body", mesh=0, skin=0))
     mesh_node = len(gltf.nodes) - 1
 
-    # the capture camera (glTF cameras look down -z with y up: the world frame's camera)
+    # the capture camera (glTF cameras look down their -z with y up), placed like the estimated one
     width, height = motion.image_size
-    focal = float(np.median(motion.camera[:, 0]))
+    focal = placed.focal
     gltf.cameras.append(
         gl.Camera(
             name="capture_camera",
@@ -195,8 +198,26 @@ def write_glb(path: str | Path, motion: CapturedMotion, body) -> Path:
             ),
         )
     )
-    gltf.nodes.append(gl.Node(name="capture_camera", camera=0))
+    camera_rotation = roma.rotmat_to_unitquat(torch.as_tensor(placed.camera_rotation_gl())).numpy()
+    gltf.nodes.append(gl.Node(name="capture_camera", camera=0, translation=placed.camera_position.tolist(),
+                              rotation=camera_rotation.tolist()))
     camera_node = len(gltf.nodes) - 1
+
+    # the ground: a square at y = 0 covering the camera and the root's path (1 m margin)
+    xz = np.concatenate([world.root_position[:, [0, 2]], placed.camera_position[None, [0, 2]]])
+    (x0, z0), (x1, z1) = xz.min(0) - 1.0, xz.max(0) + 1.0
+    square = np.array([[x0, 0, z0], [x0, 0, z1], [x1, 0, z1], [x1, 0, z0]], np.float32)
+    gltf.materials.append(gl.Material(name="ground", pbrMetallicRoughness=gl.PbrMetallicRoughness(
+        baseColorFactor=[0.5, 0.5, 0.5, 1.0], metallicFactor=0.0, roughnessFactor=1.0)))
+    ground_attributes = gl.Attributes(
+        POSITION=buf.accessor(square, gl.VEC3, target=gl.ARRAY_BUFFER, bounds=True),
+        NORMAL=buf.accessor(np.tile(np.float32([0, 1, 0]), (4, 1)), gl.VEC3, target=gl.ARRAY_BUFFER),
+    )
+    ground_indices = buf.accessor(np.array([0, 1, 2, 0, 2, 3], np.uint32), gl.SCALAR, target=gl.ELEMENT_ARRAY_BUFFER)
+    gltf.meshes.append(gl.Mesh(name="ground", primitives=[gl.Primitive(attributes=ground_attributes, indices=ground_indices,
+                                                                        material=1)]))
+    gltf.nodes.append(gl.Node(name="ground", mesh=1))
+    ground_node = len(gltf.nodes) - 1
 
     # animation: root translation + every joint's rotation, one key per frame
     times = (np.arange(motion.num_frames) / motion.fps).astype(np.float32)
@@ -215,13 +236,17 @@ def write_glb(path: str | Path, motion: CapturedMotion, body) -> Path:
     gltf.scenes.append(
         gl.Scene(
             name="selfmocap",
-            nodes=[root, mesh_node, camera_node],
+            nodes=[root, mesh_node, camera_node, ground_node],
             extras={
                 "body_model": motion.body_model,
                 "fps": float(motion.fps),
                 "frames": int(motion.num_frames),
                 "image_size": list(motion.image_size),
                 "frames_without_person": [list(r) for r in frame_ranges(~np.asarray(motion.detected))],
+                "world": "y up, metres, ground plane y = 0",
+                "focal_px": float(placed.focal),
+                "camera_height_m": float(placed.camera_position[1]),
+                "camera_pitch_deg": float(placed.camera_pitch),
             },
         )
     )

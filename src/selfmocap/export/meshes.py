@@ -1,4 +1,4 @@
-"""One mesh file per frame (OBJ or PLY), in the world frame of :mod:`selfmocap.export.skeleton`."""
+"""One mesh file per frame (OBJ or PLY), in the world frame of :mod:`selfmocap.export.world`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import trimesh
 
 from selfmocap.io import write_bytes
 from selfmocap.export.motion import CapturedMotion
-from selfmocap.export.skeleton import body_to_world
 
 MeshFormat = Literal["obj", "ply"]
 
@@ -26,7 +25,7 @@ def write_meshes(
     out_dir: str | Path, motion: CapturedMotion, body, fmt: MeshFormat = "obj", *, batch: int = 32
 ) -> list[Path]:
     """Write the body mesh of every frame to ``out_dir/frame_XXXXXX.{obj,ply}`` (metres, world
-    frame: y up, the capture camera at the origin looking down -z). Frames without a detection are
+    frame: y up, the ground at y = 0, ``motion.world``). Frames without a detection are
     written too (the motion has parameters for them); ``motion.npz``'s ``detected`` says which.
     Each file is written atomically. Returns the paths in frame order.
 
@@ -38,6 +37,7 @@ def write_meshes(
         raise ValueError(f"mesh format must be 'obj' or 'ply', got {fmt!r}")
     if motion.body_model != body.name:
         raise ValueError(f"motion is for body model {motion.body_model!r}, got {body.name!r}")
+    placed = motion.placed()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     faces = body.faces.cpu().numpy()
@@ -48,7 +48,7 @@ def write_meshes(
         stop = min(start + batch, motion.num_frames)
         with torch.no_grad():
             vertices = body(torch.as_tensor(motion.pose[start:stop], dtype=dtype), shape).vertices.double().numpy()
-        world = body_to_world(vertices, motion.camera[start:stop])
+        world = placed.points_at(slice(start, stop), vertices)
         for t in range(start, stop):
             mesh = trimesh.Trimesh(world[t - start].astype(np.float32), faces, process=False)
             data = mesh.export(file_type=fmt, **({"include_normals": False} if fmt == "obj" else {}))

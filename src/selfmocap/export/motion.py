@@ -16,6 +16,12 @@
 | ``keypoints3d`` | (T, K, 3) float32 | keypoints, body frame, order ``keypoint_names`` |
 | ``keypoints2d`` | (T, K, 2) float32 | keypoints in frame pixels |
 | ``detected`` | (T,) bool | frames where the detector found the person |
+| ``world_rotation`` | (T, 3, 3) float32 | body frame -> world (y up, ground y = 0, metres; :mod:`selfmocap.export.world`) |
+| ``world_translation`` | (T, 3) float32 | the root's world position: ``X_world = world_rotation X_body + world_translation`` |
+| ``world_from_camera`` | (4, 4) float64 | the capture camera (OpenCV axes) -> world: its height and pitch |
+| ``world_focal`` | () float | the real focal length assumed, frame pixels (the ``--fov`` prior) |
+| ``contacts`` | (T, 2) bool | foot in contact with the ground, left then right |
+| ``foot_offset`` | (T, 3) float32 | what foot locking and the ground added to ``world_translation`` |
 | ``joint_names``, ``joint_parents``, ``pose_joint_names``, ``keypoint_names``, ``shape_names``, ``camera_layout`` | | names |
 
 plus any ``extra`` arrays the caller adds (e.g. the input keypoints).
@@ -24,7 +30,7 @@ plus any ``extra`` arrays the caller adds (e.g. the input keypoints).
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,9 +38,12 @@ import torch
 
 from selfmocap.body.config import body_model_class
 from selfmocap.io import write_bytes
+from selfmocap.export.world import WorldFrame, WorldOptions, place_in_world
 from selfmocap.geometry.camera import CAMERA_ARRAY_LAYOUT, Camera, project
 
-MOTION_VERSION = 1
+MOTION_VERSION = 2
+#: Older formats :func:`read_motion_npz` still reads (version 1: no world frame, ``world`` is None).
+READABLE_VERSIONS = (1, 2)
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,8 @@ class CapturedMotion:
         keypoints3d: (T, K, 3) keypoints in the body frame.
         keypoints2d: (T, K, 2) keypoints in frame pixels.
         detected: (T,) bool, frames where the detector found the person.
+        world: the motion in the world frame (:func:`selfmocap.export.world.place_in_world`); the
+            3D exporters need it (None: not placed yet, or a version-1 file).
     """
 
     body_model: str
@@ -66,6 +77,7 @@ class CapturedMotion:
     keypoints3d: np.ndarray
     keypoints2d: np.ndarray
     detected: np.ndarray
+    world: WorldFrame | None = None
 
     def __post_init__(self) -> None:
         t = len(self.pose)
@@ -101,12 +113,21 @@ class CapturedMotion:
                 problems.append(f"{', '.join(bad)} must be finite (fill the frames without a detection before exporting)")
         if not problems and np.asarray(self.detected).dtype != bool:
             problems.append(f"detected must be bool, got {np.asarray(self.detected).dtype}")
+        if not problems and self.world is not None and self.world.num_frames != t:
+            problems.append(f"world has {self.world.num_frames} frames, the motion {t}")
         if problems:
             raise ValueError("CapturedMotion: " + "; ".join(problems))
 
     @property
     def num_frames(self) -> int:
         return len(self.pose)
+
+    def placed(self) -> WorldFrame:
+        """:attr:`world`, or a clear error for a motion not placed in the world frame."""
+        if self.world is None:
+            raise ValueError("the motion has no world frame: place it with "
+                             "dataclasses.replace(motion, world=selfmocap.export.world.place_in_world(motion, body))")
+        return self.world
 
     def cameras(self, dtype: torch.dtype = torch.float64) -> Camera:
         """The T cameras as a :class:`~selfmocap.geometry.camera.Camera` batch."""
@@ -146,6 +167,7 @@ def captured_motion(
     fps: float,
     image_size: tuple[int, int],
     detected: np.ndarray | None = None,
+    world: WorldOptions | None = WorldOptions(),
     batch: int = 64,
 ) -> CapturedMotion:
     """Build a :class:`CapturedMotion` from parameters, running ``body`` for the joints and
@@ -155,6 +177,8 @@ def captured_motion(
         body: the body model (:class:`~selfmocap.body.model.BodyModel`).
         pose: (T, P, 3) axis-angle; shape: (S,); camera: (T, 9).
         detected: (T,) bool; all true when None.
+        world: options of the world frame (:func:`~selfmocap.export.world.place_in_world`); None
+            leaves ``world`` unset.
         batch: frames per body-model call (bounds memory on long videos).
     """
     pose = np.asarray(pose, np.float32)
@@ -175,7 +199,7 @@ def captured_motion(
             joints.append(out.joints.float().numpy())
             keypoints.append(out.keypoints.float().numpy())
             keypoints2d.append(project(out.keypoints, cam).float().numpy())
-    return CapturedMotion(
+    motion = CapturedMotion(
         body_model=body.name,
         fps=float(fps),
         image_size=(int(image_size[0]), int(image_size[1])),
@@ -187,6 +211,7 @@ def captured_motion(
         keypoints2d=np.concatenate(keypoints2d),
         detected=np.ones(len(pose), bool) if detected is None else np.asarray(detected, bool),
     )
+    return motion if world is None else replace(motion, world=place_in_world(motion, body, world, batch=batch))
 
 
 def frame_ranges(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -207,7 +232,10 @@ def format_frame_ranges(ranges: list[tuple[int, int]]) -> str:
 
 _ARRAY_FIELDS = ("pose", "shape", "camera", "joints3d", "keypoints3d", "keypoints2d")
 _NAME_FIELDS = ("joint_names", "joint_parents", "pose_joint_names", "keypoint_names", "shape_names", "camera_layout")
-_RESERVED = {f.name for f in fields(CapturedMotion)} | set(_NAME_FIELDS) | {"version"}
+#: motion.npz key -> WorldFrame attribute.
+_WORLD_KEYS = {"world_rotation": "rotation", "world_translation": "translation", "world_from_camera": "world_from_camera",
+               "world_focal": "focal", "contacts": "contacts", "foot_offset": "foot_offset"}
+_RESERVED = ({f.name for f in fields(CapturedMotion)} - {"world"}) | set(_NAME_FIELDS) | set(_WORLD_KEYS) | {"version"}
 
 
 def write_motion_npz(path: str | Path, motion: CapturedMotion, extra: dict[str, np.ndarray] | None = None) -> Path:
@@ -219,6 +247,7 @@ def write_motion_npz(path: str | Path, motion: CapturedMotion, extra: dict[str, 
             f"motion has {motion.joints3d.shape[1]} joints and {motion.keypoints3d.shape[1]} keypoints; "
             f"body model {motion.body_model!r} has {len(names.joint_names)} and {len(names.keypoint_names)}"
         )
+    world = motion.placed()
     extra = dict(extra or {})
     clash = sorted(_RESERVED & set(extra))
     if clash:
@@ -236,6 +265,12 @@ def write_motion_npz(path: str | Path, motion: CapturedMotion, extra: dict[str, 
         "keypoint_names": np.array(names.keypoint_names),
         "shape_names": np.array(names.shape_names),
         "camera_layout": np.array(CAMERA_ARRAY_LAYOUT),
+        "world_rotation": np.asarray(world.rotation, np.float32),
+        "world_translation": np.asarray(world.translation, np.float32),
+        "world_from_camera": np.asarray(world.world_from_camera, np.float64),
+        "world_focal": np.array(float(world.focal)),
+        "contacts": np.asarray(world.contacts, bool),
+        "foot_offset": np.asarray(world.foot_offset, np.float32),
         **{k: np.asarray(v) for k, v in extra.items()},
     }
     for key, value in arrays.items():
@@ -255,9 +290,10 @@ def read_motion_npz(path: str | Path) -> CapturedMotion:
     except (OSError, ValueError, EOFError) as err:
         raise ValueError(f"{path} is not a readable selfmocap motion file ({err})") from None
     version = int(values["version"]) if "version" in values else None
-    if version != MOTION_VERSION:
-        raise ValueError(f"{path}: motion format {version} is not {MOTION_VERSION}")
-    missing = sorted({f.name for f in fields(CapturedMotion)} - set(values))
+    if version not in READABLE_VERSIONS:
+        raise ValueError(f"{path}: motion format {version} is not one of {READABLE_VERSIONS}")
+    missing = sorted(({f.name for f in fields(CapturedMotion)} - {"world"} | (set(_WORLD_KEYS) if version >= 2 else set()))
+                     - set(values))
     if missing:
         raise ValueError(f"{path} lacks motion fields {missing}")
     return CapturedMotion(
@@ -266,4 +302,12 @@ def read_motion_npz(path: str | Path) -> CapturedMotion:
         image_size=(int(values["image_size"][0]), int(values["image_size"][1])),
         **{name: values[name] for name in _ARRAY_FIELDS},
         detected=values["detected"].astype(bool),
+        world=_read_world(values) if version >= 2 else None,
     )
+
+
+def _read_world(values: dict[str, np.ndarray]) -> WorldFrame:
+    fields_ = {attr: values[key] for key, attr in _WORLD_KEYS.items()}
+    fields_["focal"] = float(fields_["focal"])
+    fields_["contacts"] = fields_["contacts"].astype(bool)
+    return WorldFrame(**fields_)

@@ -1,17 +1,17 @@
-"""The exported world frame and skeleton: pure functions shared by every exporter.
+"""The exported skeleton in the world frame: pure functions shared by every exporter.
 
 Frames (``docs/exports.md`` has the derivation):
 
 * **camera** (OpenCV, Eq. 3): x right, y down, z forward; ``X_cam = R X_body + T``.
-* **world**: y-up, right-handed, metres, the camera at the origin looking down -z (glTF's and
-  OpenGL's camera convention): ``X_world = F X_cam`` with ``F = diag(1, -1, -1)``, so x is the
-  image's right, y up, z towards the viewer.
+* **world** (:mod:`selfmocap.export.world`): y up along gravity, metres, the ground plane y = 0;
+  a motion's :class:`~selfmocap.export.world.WorldFrame` maps the body frame to it per frame,
+  ``X_world = W_t X_body + p_t`` (``W_t`` its ``rotation``, ``p_t`` the root's world position).
 * **rig** (the skeleton's rest axes, glTF's asset convention): x the subject's left, y up, z the
   subject's front (the subject faces +z). The body frame (x left, y down, z back) is
   ``X_body = F_body X_rig`` with ``F_body = diag(1, -1, -1)``.
 
-Hence ``X_world = F R F_body X_rig + F T``: the root joint's world rotation is ``F R F_body`` and
-its world position ``F T``. With ``R = I`` the subject faces the camera, i.e. world +z.
+Hence ``X_world = W_t F_body X_rig + p_t``: the root joint's world rotation is ``W_t F_body`` and
+its world position ``p_t``.
 
 A pose rotation ``D`` is expressed in the body model's native rest axes, which the body model
 maps to the body frame with ``A = body.axes_to_body`` (Anny: ``ANNY_TO_BODY``); in rig axes
@@ -19,8 +19,8 @@ it is ``C D C^T`` with ``C = F_body A``. Because the pose is local-ref (each rot
 the parent, in world-aligned rest axes), the rig needs identity rest rotations and each joint's
 local rotation is exactly that conjugated pose rotation:
 
-    G_0 = F R F_body,   G_c = G_parent(c) C D_c C^T
-    x_0 = F T,          x_c = x_parent(c) + G_parent(c) (j_c - j_parent(c))
+    G_0 = W_t F_body,   G_c = G_parent(c) C D_c C^T
+    x_0 = p_t,          x_c = x_parent(c) + G_parent(c) (j_c - j_parent(c))
 
 with ``j`` the rest joints ``body(zero_pose, shape).joints`` in rig axes. ``tests/export``
 checks that this reproduces ``body(pose, shape).joints`` mapped to the world.
@@ -35,10 +35,6 @@ import roma
 import torch
 
 from selfmocap.export.motion import CapturedMotion
-from selfmocap.geometry.camera import Camera, to_camera_space
-
-#: OpenCV camera axes (x right, y down, z forward) -> world axes (x right, y up, z to the viewer).
-CAMERA_TO_WORLD = np.diag([1.0, -1.0, -1.0])
 #: Rig axes (x subject's left, y up, z subject's front) -> body frame (x left, y down, z back).
 RIG_TO_BODY = np.diag([1.0, -1.0, -1.0])
 
@@ -138,7 +134,8 @@ def pose_axes_to_rig(body) -> np.ndarray:
 
 
 def world_motion(motion: CapturedMotion, body) -> WorldMotion:
-    """The rig's per-frame root position and local rotations (module docstring)."""
+    """The rig's per-frame root position and local rotations in the motion's world frame
+    (module docstring; ``motion.world`` must be set)."""
     check_skeleton(body)
     if motion.pose.shape[1] != body.num_pose_joints:
         raise ValueError(f"motion has {motion.pose.shape[1]} pose joints, body model {body.num_pose_joints}")
@@ -146,9 +143,9 @@ def world_motion(motion: CapturedMotion, body) -> WorldMotion:
     local = roma.rotvec_to_rotmat(torch.as_tensor(np.asarray(motion.pose), dtype=torch.float64)).numpy()
     # einsum legend: t frame, j joint, a/b/i/k xyz
     local = np.einsum("ai,tjik,bk->tjab", c, local, c)
-    cameras = motion.cameras(torch.float64)
-    root = CAMERA_TO_WORLD @ cameras.rotation.numpy() @ RIG_TO_BODY
-    position = cameras.translation().numpy() @ CAMERA_TO_WORLD.T
+    world = motion.placed()
+    root = np.asarray(world.rotation, np.float64) @ RIG_TO_BODY
+    position = np.asarray(world.translation, np.float64)
     return WorldMotion(root_position=position, rotations=np.concatenate([root[:, None], local], axis=1))
 
 
@@ -166,16 +163,6 @@ def forward_kinematics(rest: RestPose, motion: WorldMotion) -> tuple[np.ndarray,
             positions[:, c] = positions[:, p] + np.einsum("tik,k->ti", rotations[:, p], offsets[c])
             rotations[:, c] = rotations[:, p] @ motion.rotations[:, c]
     return positions, rotations
-
-
-def body_to_world(points: np.ndarray, camera: np.ndarray) -> np.ndarray:
-    """(T, N, 3) body-frame points with (T, 9) Eq. 3 cameras -> (T, N, 3) world points
-    ``F (R X + T)``."""
-    if points.ndim != 3 or camera.shape != (len(points), 9):
-        raise ValueError(f"need points (T, N, 3) and camera (T, 9), got {points.shape}, {camera.shape}")
-    cam = Camera.from_array(torch.as_tensor(np.asarray(camera), dtype=torch.float64))
-    x_cam = to_camera_space(torch.as_tensor(np.asarray(points), dtype=torch.float64), cam).numpy()
-    return x_cam @ CAMERA_TO_WORLD.T
 
 
 def leaf_end_sites(rest: RestPose, weights: np.ndarray) -> dict[int, np.ndarray]:
