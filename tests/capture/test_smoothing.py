@@ -6,13 +6,13 @@ import numpy as np
 import roma
 import torch
 
+from selfmocap.geometry.camera import reprojection_error
 from selfmocap.capture.pipeline import CaptureOptions, fill_missing, iterations, segments
 from selfmocap.capture.smoothing import (
     MotionParams,
     blend_params,
     continuous_quaternions,
     jitter_mm,
-    reprojection_error,
     smooth_rotations,
     smooth_within_tolerance,
 )

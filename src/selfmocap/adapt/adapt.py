@@ -32,7 +32,7 @@ from selfmocap.adapt.inputs import ClipInputs, InputConfig, prepare_inputs
 from selfmocap.adapt.log import AdaptLog
 from selfmocap.adapt.network import predict_clip, run_network
 from selfmocap.adapt.objective import ObjectiveConfig, pair_batch, self_supervised_objective
-from selfmocap.adapt.refine import RefineConfig, inputs_targets, refine_motion
+from selfmocap.adapt.refine import RefineConfig, inputs_targets, refine_motion, video_shape
 from selfmocap.adapt.replay import ReplayBatches, ReplayError, open_replay
 from selfmocap.body import BodyModelConfig
 from selfmocap.data.clip import list_clips
@@ -149,8 +149,7 @@ def run_adapt(config: AdaptConfig) -> Path:
         net = nets.get(None) or nets[inp.clip_id]
         pred = predict_clip(net, body, inp, sigma, vertices=config.vertices)
         if config.refine.steps > 0:
-            shape = np.median(pred.shape[inp.detected.numpy()] if bool(inp.detected.any()) else pred.shape, axis=0)
-            pred = refine_motion(body, pred, shape, inputs_targets(inp), config.refine, progress=f"refine {inp.clip_id}",
+            pred = refine_motion(body, pred, video_shape(pred, inp.detected.numpy()), inputs_targets(inp), config.refine, progress=f"refine {inp.clip_id}",
                                  vertices=config.vertices)
         write_prediction(config.out, inp.clip_id, pred)
     log.write(config.out)

@@ -21,7 +21,7 @@ fixed). Frames without a detection are not fitted (their parameters are interpol
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import Callable
 
 import numpy as np
@@ -33,7 +33,7 @@ from selfmocap.body.model import BodyModel
 from selfmocap.body.retarget import pose_limit_violation
 from selfmocap.config import field
 from selfmocap.data.predictions import ClipPrediction
-from selfmocap.geometry.camera import Camera, project, to_camera_space
+from selfmocap.geometry.camera import Camera, project, reprojection_error, to_camera_space
 from selfmocap.losses import keypoint_reprojection_loss, segmentation_chamfer_loss, world_keypoint_loss
 from selfmocap.losses.world3d import REFERENCE_LENGTH
 from selfmocap.adapt.network import to_clip_prediction
@@ -87,18 +87,19 @@ def inputs_targets(inputs) -> RefineTargets:
                          masks=lambda a, b: inputs.masks[a:b], world=inputs.world)
 
 
+def video_shape(pred: ClipPrediction, detected: np.ndarray) -> np.ndarray:
+    """(S,) one body shape for a video: the median over the frames with a person (all if none)."""
+    return np.median(pred.shape[detected], axis=0) if detected.any() else np.median(pred.shape, axis=0)
+
+
 def keypoint_errors(pred: ClipPrediction, keypoints: torch.Tensor) -> torch.Tensor:
-    """(T,) mean pixel distance of the predicted 2D keypoints to the confident inputs (NaN: none)."""
-    conf = keypoints[..., 2] > 0
-    dist = (torch.from_numpy(pred.keypoints2d).double() - keypoints[..., :2].double()).norm(dim=-1)
-    count = conf.sum(-1)
-    return torch.where(count > 0, (dist * conf).sum(-1) / count.clamp(min=1), torch.full(count.shape, float("nan"),
-                                                                                          dtype=torch.float64))
+    """(T,) :func:`~selfmocap.geometry.camera.reprojection_error` of a prediction's 2D keypoints."""
+    return reprojection_error(torch.from_numpy(pred.keypoints2d).double(), keypoints.double())
 
 
 def _window_loss(body: BodyModel, params: FrameParameters, idx: torch.Tensor, targets: RefineTargets,
                  config: RefineConfig, init_pose: torch.Tensor, context: torch.Tensor | None,
-                 faces: np.ndarray, masks: torch.Tensor | None, visible: torch.Tensor | None) -> torch.Tensor:
+                 masks: torch.Tensor | None, visible: torch.Tensor | None) -> torch.Tensor:
     pose, shape, camera = params(torch.arange(len(idx)))
     out = body(pose, shape)
     det = targets.detected[idx].to(out.keypoints.dtype)
@@ -139,7 +140,7 @@ def refine_motion(body: BodyModel, start: ClipPrediction, shape: np.ndarray, tar
         initial = to_clip_prediction(body, pose0, shape_t, cam0, valid, vertices)
     if config.steps == 0 or not bool(targets.detected.any()):
         return initial
-    pose, camera = pose0.clone(), cam0
+    pose = pose0.clone()
     rotation, trans, focal = cam0.rotation.clone(), cam0.trans.clone(), cam0.focal.clone()
     faces = body.faces.numpy()
     context = None
@@ -163,7 +164,7 @@ def refine_motion(body: BodyModel, start: ClipPrediction, shape: np.ndarray, tar
                 with torch.no_grad():
                     p, s, c = params(torch.arange(len(idx)))
                     visible = visibility(body(p, s).vertices, c, faces) & targets.detected[idx][:, None]
-            loss = _window_loss(body, params, idx, targets, config, pose0[idx], context, faces,
+            loss = _window_loss(body, params, idx, targets, config, pose0[idx], context,
                                 masks if use_seg else None, visible if use_seg else None)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -183,11 +184,9 @@ def refine_motion(body: BodyModel, start: ClipPrediction, shape: np.ndarray, tar
     if bool(worse.any()):
         keep = worse.numpy()
         merged = {}
-        for name in ("pose", "shape", "camera", "joints3d", "keypoints3d", "keypoints2d", "vertices"):
-            if getattr(refined, name) is None:
-                continue
-            value = getattr(refined, name).copy()
-            value[keep] = getattr(initial, name)[keep]
-            merged[name] = value
-        refined = ClipPrediction(**merged, valid=refined.valid, body_model=refined.body_model)
+        for f in fields(refined):
+            value = getattr(refined, f.name)
+            if isinstance(value, np.ndarray) and f.name != "valid":
+                merged[f.name] = np.where(keep.reshape(-1, *[1] * (value.ndim - 1)), getattr(initial, f.name), value)
+        refined = replace(refined, **merged)
     return refined

@@ -374,9 +374,18 @@ def format_real_motion(results: dict) -> str:
     return "\n".join(lines)
 
 
+def write_results(out: Path, json_name: str, md_name: str, results: dict, format_md, seconds: float,
+                  partial: bool) -> dict:
+    """``out/json_name`` (``results`` plus ``partial``) and ``out/md_name`` (``format_md`` of them and
+    the wall time); ``partial`` marks both as written mid-run. Shared by every bench section;
+    returns the results as written."""
+    results = {**results, "partial": partial}
+    files.write_json(out / json_name, results)
+    note = "PARTIAL: the bench was still running when this was written.\n\n" if partial else ""
+    files.write_text(out / md_name, note + format_md(results) + f"\n\nWall time: {seconds / 60:.1f} min\n")
+    return results
+
+
 def write_real_motion(results: dict, out: Path, partial: bool = False) -> None:
     """``real_motion.json`` and ``real_motion.md``; ``partial`` marks them as written mid-run."""
-    results = {**results, "partial": partial}
-    files.write_json(out / "real_motion.json", results)
-    note = "PARTIAL: the bench was still running when this was written.\n\n" if partial else ""
-    files.write_text(out / "real_motion.md", note + format_real_motion(results) + f"\n\nWall time: {results.get('seconds', 0.0) / 60:.1f} min\n")
+    write_results(out, "real_motion.json", "real_motion.md", results, format_real_motion, results.get("seconds", 0.0), partial)

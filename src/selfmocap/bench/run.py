@@ -39,7 +39,7 @@ from selfmocap.adapt.network import predict_clip
 from selfmocap.adapt.objective import ObjectiveConfig
 from selfmocap.adapt.optimize import METHOD_NAMES, OptimizeConfig, optimize_clip
 from selfmocap.adapt.replay import open_replay
-from selfmocap.bench.real_motion import RealMotionOptions
+from selfmocap.bench.real_motion import RealMotionOptions, write_results
 from selfmocap.body import load_body_model
 from selfmocap.data.clip import Clip, list_clips
 from selfmocap.data.predictions import ClipPrediction, prediction_path, read_prediction, write_prediction
@@ -385,10 +385,7 @@ def format_tables(results: dict) -> str:
 
 def write_outputs(results: dict, out: Path, partial: bool = False) -> None:
     """``partial``: written while the bench runs, marked so in the table and the JSON."""
-    results = {**results, "partial": partial}
-    files.write_json(out / "results.json", results)
-    note = "PARTIAL: the bench was still running when this was written.\n\n" if partial else ""
-    files.write_text(out / "tables.md", note + format_tables(results) + f"\n\nWall time: {results['seconds'] / 60:.1f} min\n")
+    results = write_results(out, "results.json", "tables.md", results, format_tables, results["seconds"], partial)
     header = ["split", "inputs", "method", "surface_mm", "per_joint_mm", "recon_mm", "pa_mpjpe_mm", "accel_mm", "frames"]
     table = []
     for key, rows in results["tables"].items():

@@ -53,7 +53,7 @@ from selfmocap.adapt.inputs import (
 )
 from selfmocap.adapt.network import predict_clip, to_clip_prediction
 from selfmocap.adapt.objective import ObjectiveConfig
-from selfmocap.adapt.refine import RefineConfig, RefineTargets, keypoint_errors, refine_motion
+from selfmocap.adapt.refine import RefineConfig, RefineTargets, keypoint_errors, refine_motion, video_shape
 from selfmocap.body import BodyModelConfig
 from selfmocap.body.names import KEYPOINT_NAMES
 from selfmocap.cues.mediapipe import KEYPOINT_CONFIDENCE_THRESHOLD
@@ -65,7 +65,6 @@ from selfmocap.capture.smoothing import (
     SmoothingLevel,
     blend_params,
     jitter_mm,
-    reprojection_error,
     smooth_within_tolerance,
 )
 from selfmocap.errors import UserError
@@ -418,11 +417,6 @@ def fill_missing(params: MotionParams, detected: np.ndarray) -> MotionParams:
     return blend_params(a, b, weight)
 
 
-def video_shape(pred: ClipPrediction, detected: np.ndarray) -> np.ndarray:
-    """(S,) one body shape for the video: the median over the frames with a person."""
-    return np.median(pred.shape[detected], axis=0) if detected.any() else np.median(pred.shape, axis=0)
-
-
 def refine_targets(cues: Cues, sides: np.ndarray) -> RefineTargets:
     """What the final per-frame fit compares with: the cues and the person's box sides."""
     return RefineTargets(
@@ -474,7 +468,7 @@ def final_motion(body, adapted: ClipPrediction, cues: Cues, options: CaptureOpti
 
 
 def reprojection_per_frame(pred: ClipPrediction, cues: Cues) -> np.ndarray:
-    return reprojection_error(torch.from_numpy(pred.keypoints2d).double(), torch.from_numpy(cues.keypoints).double()).numpy()
+    return keypoint_errors(pred, torch.from_numpy(cues.keypoints)).numpy()
 
 
 def camera_keypoints(pred: ClipPrediction) -> np.ndarray:
@@ -593,9 +587,9 @@ def _capture(config: CaptureConfig, reader, pretrained, body, work: Path, timing
     tic = time.perf_counter()
     refined = refine_motion(body, after, video_shape(after, cues.detected), refine_targets(cues, sides), config.refine)
     timings.refine = time.perf_counter() - tic
+    err_before, err_after = reprojection_per_frame(before, cues), reprojection_per_frame(after, cues)
     tic = time.perf_counter()
-    exported, weight = final_motion(body, refined, cues, opts, info.fps,
-                                    ceiling=keypoint_errors(after, torch.from_numpy(cues.keypoints).double()))
+    exported, weight = final_motion(body, refined, cues, opts, info.fps, ceiling=torch.from_numpy(err_after))
     timings.smoothing = time.perf_counter() - tic
 
     pred_dir = work / "predictions"
@@ -604,7 +598,7 @@ def _capture(config: CaptureConfig, reader, pretrained, body, work: Path, timing
     write_prediction(pred_dir / "refined", clip_id, refined)
     write_prediction(pred_dir / "exported", clip_id, exported)
 
-    err_before, err_after, err_final = (reprojection_per_frame(p, cues) for p in (before, after, exported))
+    err_final = reprojection_per_frame(exported, cues)
     summary = CaptureSummary(
         clip_id=clip_id,
         frames=t_count,

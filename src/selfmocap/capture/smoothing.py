@@ -22,6 +22,8 @@ import roma
 import torch
 from scipy.ndimage import gaussian_filter1d
 
+from selfmocap.geometry.camera import reprojection_error
+
 SmoothingLevel = Literal["off", "light", "strong"]
 
 #: Gaussian standard deviation (frames, at 30 fps; scaled with the frame rate) per level.
@@ -94,15 +96,6 @@ def blend_params(raw: MotionParams, smooth: MotionParams, weight: torch.Tensor) 
         focal=raw.focal + w * (smooth.focal - raw.focal),
         trans=raw.trans + w[:, None] * (smooth.trans - raw.trans),
     )
-
-
-def reprojection_error(projected: torch.Tensor, keypoints: torch.Tensor) -> torch.Tensor:
-    """(T,) mean pixel distance between projected (T, K, 2) and confident input (T, K, 3)
-    keypoints; NaN where a frame has no confident keypoint."""
-    conf = (keypoints[..., 2] > 0).to(projected.dtype)
-    dist = (projected - keypoints[..., :2]).norm(dim=-1)
-    count = conf.sum(-1)
-    return torch.where(count > 0, (dist * conf).sum(-1) / count.clamp(min=1), torch.full_like(count, float("nan")))
 
 
 def smooth_within_tolerance(

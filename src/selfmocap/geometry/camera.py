@@ -150,6 +150,15 @@ def project(points: torch.Tensor, camera: Camera) -> torch.Tensor:
     return project_camera_space(to_camera_space(points, camera), camera)
 
 
+def reprojection_error(projected: torch.Tensor, keypoints: torch.Tensor) -> torch.Tensor:
+    """(T,) mean pixel distance between projected (T, K, 2) and confident input (T, K, 3)
+    keypoints; NaN where a frame has no confident keypoint."""
+    conf = (keypoints[..., 2] > 0).to(projected.dtype)
+    dist = (projected - keypoints[..., :2]).norm(dim=-1)
+    count = conf.sum(-1)
+    return torch.where(count > 0, (dist * conf).sum(-1) / count.clamp(min=1), torch.full_like(count, float("nan")))
+
+
 def _check_points(points: torch.Tensor, camera: Camera) -> None:
     if points.ndim != 3 or points.shape[-1] != 3 or points.shape[0] != camera.batch_size:
         raise ValueError(
