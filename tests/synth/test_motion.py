@@ -12,6 +12,7 @@ from selfmocap.body.limits import clamp_pose, limit_violation, pose_to_euler
 from selfmocap.body.names import ANNY_ARTICULATED_BONES, KEYPOINT_NAMES
 from selfmocap.synth.motion import (
     SHIFT_FAMILIES,
+    CORE_FAMILIES,
     TRAIN_FAMILIES,
     Motion,
     MotionSource,
@@ -73,14 +74,14 @@ def test_within_limits(family):
 
 @pytest.mark.parametrize("family", ALL)
 def test_smooth(family):
-    split = "train" if family in TRAIN_FAMILIES else "shift"
+    split = "train" if family in CORE_FAMILIES else "shift"  # the broad families move faster
     for seed in range(4):
         m = generate_motion(family, np.random.default_rng(seed), 60, 30.0)
         omega = _angular_velocity(m.pose, m.fps)  # (T-1, 19, 3)
         assert np.linalg.norm(omega, axis=-1).max() < SPEED_BOUND[split]
         assert np.linalg.norm(np.diff(omega, axis=0), axis=-1).max() * m.fps < ACCEL_BOUND[split]
         assert np.linalg.norm(_angular_velocity(m.root_orient, m.fps), axis=-1).max() < 5.0
-        assert np.linalg.norm(np.diff(m.root_trans, axis=0), axis=-1).max() * m.fps < 4.0  # m/s
+        assert np.linalg.norm(np.diff(m.root_trans, axis=0), axis=-1).max() * m.fps < (4.0 if split == "train" else 7.0)  # m/s; running
 
 
 @pytest.mark.parametrize("family", ALL)
@@ -178,3 +179,26 @@ def test_fit_root_to_body_scales_the_path():
     assert tall.root_trans.dtype == np.float32
     with pytest.raises(ValueError):
         fit_root_to_body(m, 0.0)
+
+
+def _root_drop(family: str, seed: int) -> float:
+    return float(generate_motion(family, np.random.default_rng(seed), 90, 30.0).root_trans[:, 1].max())
+
+
+def test_test_split_keeps_the_core_families():
+    from selfmocap.synth.splits import SPEC
+
+    assert SPEC["test"].families == CORE_FAMILIES
+    assert set(CORE_FAMILIES) < set(SPEC["train"].families) == set(TRAIN_FAMILIES)
+
+
+def test_low_families_bring_the_root_down():
+    """Crouching and sitting lower the root by a good part of the leg (+y is down)."""
+    for family in ("crouch", "sit"):
+        assert max(_root_drop(family, s) for s in range(4)) > 0.25
+
+
+def test_arms_reach_shoulder_height_forward_and_sideways():
+    euler = np.concatenate([pose_to_euler(generate_motion("arms", np.random.default_rng(s), 90, 30.0).pose) for s in range(6)])
+    flex = -np.degrees(euler[:, BONE["upperarm01.L"], 0])
+    assert flex.max() > 70 and np.degrees(euler[:, BONE["upperarm01.L"], 2]).min() < -40  # 82 deg from hanging

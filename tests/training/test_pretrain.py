@@ -54,6 +54,16 @@ def test_two_step_run_writes_everything(fake_data, tmp_path):
     with pytest.raises(PretrainError, match="different config.*lr"):
         pretrain(PretrainConfig(**{**config.__dict__, "resume": True, "lr": 1.0}))
 
+    # A warm start begins from the export's weights (and refuses another network).
+    warm = PretrainConfig(**{**config.__dict__, "out": tmp_path / "warm", "init": run / "pretrained.pt", "steps": 1, "lr": 1e-12, "val": ()})
+    start = pretrain(warm)
+    before = {k: v.half().float() for k, v in loaded.model.state_dict().items() if v.is_floating_point() and "running" not in k}
+    after = load_pretrained(start / "pretrained.pt").model.state_dict()
+    for k, v in before.items():
+        torch.testing.assert_close(after[k], v, atol=1e-3, rtol=1e-2)
+    with pytest.raises(PretrainError, match="another network"):
+        pretrain(PretrainConfig(**{**warm.__dict__, "out": tmp_path / "warm8", "network": NetworkConfig(width=8)}))
+
 
 def test_cli_reports_bad_input_in_one_line(fake_data, tmp_path, capsys):
     assert main(["pretrain", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r")]) == 2

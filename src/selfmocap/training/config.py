@@ -42,6 +42,7 @@ class PretrainConfig:
     precision: Literal["fp32", "bf16"] = field("fp32", help="network forward/backward precision (bf16: autocast, fp32 weights; fast with AMX or on GPU)")
     device: Literal["auto", "cpu", "cuda"] = field("auto", help="where to train (auto: CUDA when available)")
     resume: bool = field(False, help="continue RUN_DIR/checkpoint.pt exactly where it stopped")
+    init: Path | None = field(None, help="start from the weights of this pretrained export (a warm start: fresh optimizer and schedule; the network config must match)")
     network: NetworkConfig = field(default_factory=NetworkConfig, help="network")
     frames: FrameConfig = field(default_factory=FrameConfig, help="crops and augmentation")
     loss: LossWeights = field(default_factory=LossWeights, help="loss weights", prefix="weight-")

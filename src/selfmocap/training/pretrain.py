@@ -28,7 +28,7 @@ from selfmocap.config import save_config, to_dict
 from selfmocap.data.frames import FrameBatch, FrameDataset, TrainOrder, frame_loader, network_input
 from selfmocap.eval.metrics import body_errors
 from selfmocap.models.network import BodyOutputSpec, MocapNet, NetworkConfig, fixed_depth_camera
-from selfmocap.models.pretrained import ModelCard, export_pretrained
+from selfmocap.models.pretrained import CheckpointError, ModelCard, export_pretrained, load_pretrained
 from selfmocap.training.checkpoint import TrainState, config_differences, rng_state, set_rng_state
 from selfmocap.training.config import RESUMABLE_CHANGES, PretrainConfig
 from selfmocap.training.logs import CsvLog, plot_curves
@@ -181,6 +181,17 @@ def _restore(path: Path, config: PretrainConfig, net: MocapNet, optimizer: torch
     return state.step, state.images_seen
 
 
+def _warm_start(net: MocapNet, config: PretrainConfig) -> None:
+    """Load the weights of the pretrained export ``config.init`` into ``net`` (same network)."""
+    try:
+        start = load_pretrained(config.init)
+    except CheckpointError as err:
+        raise PretrainError(f"--init: {err}") from None
+    if start.card.network_config != config.network or start.card.outputs != net.outputs:
+        raise PretrainError(f"--init {config.init} was trained with another network or body model; pass the same --width and body model")
+    net.load_state_dict(start.model.state_dict())
+
+
 def _data_parallel(net: MocapNet, ranks: Ranks) -> torch.nn.Module:
     """``net`` wrapped for DDP (SyncBatchNorm on GPU; CPU has none), or itself in a single process."""
     if ranks.world_size == 1:
@@ -208,6 +219,8 @@ def pretrain(config: PretrainConfig) -> Path:
     outputs = BodyOutputSpec.of(body)
     torch.manual_seed(config.seed)
     net = MocapNet(config.network, outputs).to(ranks.device, memory_format=torch.channels_last)  # faster convolutions
+    if config.init is not None and not config.resume:
+        _warm_start(net, config)
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, config))
     step, images_seen = _restore(ckpt_path, config, net, optimizer, scheduler, ranks.device) if config.resume else (0, 0)
