@@ -3,7 +3,7 @@
 Clips with the ``test`` split's appearance (subjects, clothing, light, backgrounds, cameras) whose
 motion is real motion capture: one clip per BVH file of ``DIR``, a fixed window of each
 (:func:`choose_windows`), rendered through the synth library. On them: the pretrained network and
-each adaptation variant (:class:`ObjectiveVariant`, named rows of :class:`ObjectiveConfig`), with
+each adaptation variant (``bench/config.py``: :class:`ObjectiveVariant`, named rows of an ``ObjectiveConfig``), with
 oracle and with estimated 2D inputs, scored like ``selfmocap evaluate``; and a reference row for
 mediapipe's metric world landmarks on the same rendered frames, scored by PA-MPJPE on the
 :data:`LIMB_KEYPOINTS` (the network rows get the same limb score, on the same frames).
@@ -29,90 +29,22 @@ from tqdm import tqdm
 
 from selfmocap import config as cfg
 from selfmocap import io as files
-from selfmocap.adapt.adapt import AdaptOptions, adapt_network
-from selfmocap.adapt.inputs import ClipInputs, InputConfig, prepare_inputs, world_landmarks
+from selfmocap.adapt.adapt import adapt_network
+from selfmocap.adapt.config import AdaptOptions, InputConfig, StepOptions
+from selfmocap.adapt.inputs import ClipInputs, prepare_inputs, world_landmarks
 from selfmocap.adapt.network import predict_clip
-from selfmocap.adapt.objective import ObjectiveConfig
-from selfmocap.body.names import KEYPOINT_NAMES
+from selfmocap.bench.config import MEDIAPIPE_ROW, RealMotionOptions
 from selfmocap.data.clip import Clip
 from selfmocap.data.records import MotionWindow
 from selfmocap.data.predictions import ClipPrediction
 from selfmocap.errors import UserError
 from selfmocap.eval.evaluate import METRIC_KEYS, clip_errors, summarise
-from selfmocap.eval.metrics import pa_mpjpe
+from selfmocap.eval.metrics import LIMB_KEYPOINT_NAMES, LIMB_KEYPOINTS, pa_mpjpe  # noqa: F401 (re-exported)
 
-#: The 12 limb joints on which mediapipe's world landmarks and the network are compared:
-#: shoulders, elbows, wrists, hips, knees, ankles (both sides; :data:`KEYPOINT_NAMES` order).
-LIMB_KEYPOINT_NAMES: tuple[str, ...] = tuple(
-    f"{side}_{joint}" for joint in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle") for side in ("left", "right")
-)
-LIMB_KEYPOINTS: tuple[int, ...] = tuple(KEYPOINT_NAMES.index(n) for n in LIMB_KEYPOINT_NAMES)
 #: Keys of a row: the evaluation's metrics, then the limb PA-MPJPE and the frames it is over.
 LIMB_KEYS = ("pa_limbs_mm", "limb_frames")
 ROW_KEYS = (*METRIC_KEYS, *LIMB_KEYS)
-MEDIAPIPE_ROW = "mediapipe world landmarks"
 MODES = ("oracle", "estimated")
-#: Clip frame size in pixels (the bench's and ``selfmocap synth``'s default).
-FRAME_SIZE = 256
-
-
-@dataclass(frozen=True)
-class ObjectiveVariant:
-    """One adaptation row of the real-motion table: its name and the objective it adapts with."""
-
-    name: str
-    objective: ObjectiveConfig
-
-    @classmethod
-    def parse(cls, spec: str) -> ObjectiveVariant:
-        """``NAME=LOSSES`` (``adapted+world3d=kpt,seg,motion,world3d``) with the other objective settings at their defaults."""
-        name, sep, losses = spec.partition("=")
-        if not sep or not name.strip() or not losses.strip():
-            raise UserError(f"--real-motion-variant {spec!r}: write NAME=LOSSES, e.g. adapted=kpt,seg,motion")
-        variant = cls(name.strip(), ObjectiveConfig(losses=losses.strip()))
-        try:
-            variant.objective.enabled()
-        except ValueError as err:
-            raise UserError(f"--real-motion-variant {spec!r}: {err}") from None
-        return variant
-
-
-#: The default rows: the method with its defaults. A new loss is one more entry, e.g.
-#: ``ObjectiveVariant("adapted+world3d", ObjectiveConfig(losses="kpt,seg,motion,world3d"))``.
-DEFAULT_VARIANTS: tuple[ObjectiveVariant, ...] = (ObjectiveVariant("adapted", ObjectiveConfig()),)
-
-
-@dataclass(frozen=True)
-class RealMotionOptions:
-    """``selfmocap bench --real-motion DIR``: the real-motion table instead of the paper's tables."""
-
-    motions: Path | None = cfg.field(None, flag="--real-motion", help="BVH file or folder (searched for *.bvh): compute the real-motion table on one clip per file (docs/bench.md) instead of the paper's tables")
-    files: int = cfg.field(0, help="at most this many files (0: all); more files are thinned evenly in sorted order")
-    frames: int = cfg.field(30, help="frames per clip (at 30 fps)")
-    window: Literal["middle", "random"] = cfg.field("middle", help="which window of each file: its middle, or a random one drawn with --seed")
-    iters: int = cfg.field(AdaptOptions.iters, help="adaptation steps of every variant (the method's default)")
-    batch: int = cfg.field(AdaptOptions.batch, help="frame pairs per adaptation step")
-    size: int = cfg.field(FRAME_SIZE, help="frame width and height of the rendered clips (pixels)")
-    mediapipe: bool = cfg.field(True, help="compute the reference row of mediapipe's world landmarks")
-    variants: tuple[ObjectiveVariant, ...] = cfg.field(DEFAULT_VARIANTS, flag="", help="the adaptation rows (CLI: --real-motion-variant NAME=LOSSES, repeatable)")
-
-    def __post_init__(self) -> None:
-        if self.files < 0:
-            raise UserError(f"--real-motion-files must be 0 (all) or more, got {self.files}")
-        if self.frames < 3:
-            raise UserError(f"--real-motion-frames must be at least 3 (adaptation pairs and acceleration), got {self.frames}")
-        if self.iters < 0 or self.batch < 1:
-            raise UserError(f"--real-motion-iters must be >= 0 and --real-motion-batch >= 1, got {self.iters} and {self.batch}")
-        names = [v.name for v in self.variants]
-        if len(set(names)) != len(names) or "pretrained" in names or MEDIAPIPE_ROW in names:
-            raise UserError(f"the real-motion variants need distinct names other than 'pretrained', got {', '.join(names)}")
-
-    @property
-    def needs_world(self) -> bool:
-        """Whether any variant adapts with mediapipe's world landmarks (the ``world3d`` loss)."""
-        return any("world3d" in v.objective.enabled() for v in self.variants)
-
-
 #: ``--quick``: a smoke check in a few minutes.
 QUICK = dict(files=4, frames=16, iters=30, batch=4)
 
@@ -264,9 +196,9 @@ def run_real_motion(options: RealMotionOptions, out: Path, checkpoint: Path | No
     if options.motions is None:
         raise UserError("--real-motion DIR is missing: give a BVH file or a folder of them")
     started = time.perf_counter()
+    pretrained = load_pretrained(checkpoint)
     out.mkdir(parents=True, exist_ok=True)
     cfg.save_config(options, out / "real_motion_config.json", checkpoint=str(checkpoint or "shipped"), seed=seed, inputs=inputs)
-    pretrained = load_pretrained(checkpoint)
     sigma = pretrained.card.frame_config.heatmap_sigma
     crop = pretrained.card.network_config.input_size
     body = load_body_model()
@@ -287,7 +219,7 @@ def run_real_motion(options: RealMotionOptions, out: Path, checkpoint: Path | No
     }
     if options.mediapipe:
         results["mediapipe"] = mediapipe_row(clips, world)
-    adapt = AdaptOptions(iters=options.iters, batch=options.batch)
+    adapt = AdaptOptions(iters=options.iters, step=StepOptions(batch=options.batch))
     for mode in MODES if inputs == "both" else (inputs,):
         given = [prepare_inputs(c, InputConfig(inputs=mode), crop) for c in tqdm(clips, desc=f"inputs {mode}", unit="clip")]
         if world is not None and options.needs_world:  # the same landmarks the reference row scores (computed from RGB only)
