@@ -57,10 +57,9 @@ from selfmocap.capture.smoothing import jitter_mm
 from selfmocap.capture.video import open_video
 from selfmocap.cues.mediapipe import KEYPOINT_CONFIDENCE_THRESHOLD, PoseDetector
 from selfmocap.data.predictions import ClipPrediction, read_prediction
-from selfmocap.eval.metrics import camera_oriented
 from selfmocap.export.motion import read_motion_npz
 from selfmocap.export.overlay import Ground, overlay_frame
-from selfmocap.geometry.camera import Camera, to_camera_space
+from selfmocap.geometry.camera import Camera, camera_oriented, to_camera_space
 from selfmocap.io import write_bytes, write_json, write_text
 from selfmocap.render.raycast import rasterize
 

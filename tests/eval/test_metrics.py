@@ -10,12 +10,12 @@ from selfmocap.body.model import BodyOutput
 from selfmocap.eval.metrics import (
     acceleration_error,
     body_errors,
-    camera_oriented,
     mpjpe,
     pa_mpjpe,
     reconstruction_error,
     surface_error,
 )
+from selfmocap.geometry.camera import camera_oriented
 
 ALL = [mpjpe, pa_mpjpe, reconstruction_error, surface_error]
 

@@ -1,11 +1,15 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 
 from selfmocap.geometry.camera import (
     Camera,
+    back_project,
+    camera_oriented,
     euler_to_rotmat,
+    pinhole_project,
     project,
     rotmat_to_euler,
     to_camera_space,
@@ -104,3 +108,37 @@ def test_gradcheck_projection():
         return project(pts, c)
 
     assert torch.autograd.gradcheck(fn, (pts, euler, focal, trans))
+
+
+def test_numpy_and_torch_paths_agree():
+    """The array functions give numpy callers (exports, rendering) the torch camera's numbers, from
+    the (B, 9) file layout."""
+    cam = _camera(5)
+    points = torch.randn(5, 7, 3, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    array = cam.as_array().numpy()
+    rotation = Camera.from_array(torch.from_numpy(array)).rotation.numpy()
+    cam_np = camera_oriented(points.numpy(), rotation) + array[:, None, [4, 5, 6]]
+    np.testing.assert_allclose(cam_np, to_camera_space(points, cam).numpy(), rtol=0, atol=1e-12)
+    uv = pinhole_project(cam_np, array[:, None, None, 0], array[:, None, 7:9])
+    np.testing.assert_allclose(uv, project(points, cam).numpy(), rtol=0, atol=1e-9)
+    torch.testing.assert_close(camera_oriented(points, cam.rotation), torch.from_numpy(camera_oriented(points.numpy(), rotation)))
+
+
+def test_camera_oriented_by_hand():
+    """``R X`` point by point, on batch shapes () and (2, 3)."""
+    rot = _ry(0.4).numpy()
+    x = np.array([[1.0, 2.0, 3.0], [0.0, -1.0, 0.5]])
+    np.testing.assert_allclose(camera_oriented(x, rot), np.stack([rot @ p for p in x]))
+    rots = np.stack([_rx(0.1 * i).numpy() for i in range(6)]).reshape(2, 3, 3, 3)
+    pts = np.arange(2 * 3 * 4 * 3, dtype=np.float64).reshape(2, 3, 4, 3)
+    want = np.stack([[[rots[a, b] @ p for p in pts[a, b]] for b in range(3)] for a in range(2)])
+    np.testing.assert_allclose(camera_oriented(pts, rots), want)
+
+
+def test_back_project_inverts_pinhole_project():
+    pts = np.array([[0.3, -0.2, 4.0], [-1.0, 0.5, 2.5]])
+    uv = pinhole_project(pts, 500.0, np.array([320.0, 240.0]))
+    np.testing.assert_allclose(uv, [[357.5, 215.0], [120.0, 340.0]])  # by hand: f x / z + c
+    np.testing.assert_allclose(back_project(uv, pts[:, 2:3], 500.0, np.array([320.0, 240.0])), pts[:, :2])
+    ray = back_project(torch.tensor([[320.0, 240.0]]), 1.0, 500.0, torch.tensor([320.0, 240.0]))
+    assert ray.tolist() == [[0.0, 0.0]]  # the principal point's ray is the optical axis

@@ -3,7 +3,7 @@ graph, bone maps, retargeting (exact on a skeleton built from Anny's own, segmen
 T-pose skeleton, residuals on real CMU data when ``../shared/mocap`` is present), resampling,
 windows, and ``selfmocap synth --motions``.
 
-The small BVH files are written by the tests themselves (:func:`write_bvh`).
+The small BVH files are written by the tests themselves (``tests/tiny_bvh.py``).
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 import roma
 import torch
+from tiny_bvh import write_bvh, zxy_degrees
 
 from selfmocap.body.limits import ANNY_JOINT_LIMITS, clamp_pose, euler_to_pose, pose_to_euler
-from selfmocap.body.names import ANNY_ARTICULATED_BONES, JOINT_PARENTS
+from selfmocap.body.names import ANNY_ARTICULATED_BONES, ANNY_TO_BODY, JOINT_PARENTS
 from selfmocap.cli import main
 from selfmocap.errors import UserError
 from selfmocap.data import list_clips
@@ -49,42 +50,6 @@ CMU_NAMES = {
 TIPS = {"wrist.L": "LeftHandMiddle1", "wrist.R": "RightHandMiddle1", "foot.L": "LeftToeBase", "foot.R": "RightToeBase"}
 #: File axes of the CMU release (Y up, subject facing +Z, x to the subject's left) -> Anny axes.
 Y_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
-ANNY_TO_BODY = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
-
-
-def write_bvh(path: Path, names, parents, offsets, rotations, root_positions, frame_time=1 / 30) -> Path:
-    """A BVH file: root channels ``Xposition Yposition Zposition Zrotation Xrotation Yrotation``, the
-    others ``Zrotation Xrotation Yrotation`` (the CMU order, intrinsic: R = Rz Rx Ry).
-
-    Args: names (N,), parents (N,) parents first, offsets (N, 3), rotations (T, N, 3, 3) local,
-    root_positions (T, 3).
-    """
-    children = {i: [c for c, p in enumerate(parents) if p == i] for i in range(len(names))}
-    lines = ["HIERARCHY"]
-    order: list[int] = []  # joints as written, depth first: the order of the frame values
-
-    def joint(i: int, depth: int) -> None:
-        order.append(i)
-        pad = "  " * depth
-        lines.append(f"{pad}{'ROOT' if parents[i] < 0 else 'JOINT'} {names[i]}")
-        lines.append(f"{pad}{{")
-        lines.append(f"{pad}  OFFSET {' '.join(f'{v:.9f}' for v in offsets[i])}")
-        channels = "Zrotation Xrotation Yrotation"
-        lines.append(f"{pad}  CHANNELS " + (f"6 Xposition Yposition Zposition {channels}" if parents[i] < 0 else f"3 {channels}"))
-        for c in children[i]:
-            joint(c, depth + 1)
-        if not children[i]:
-            lines.extend([f"{pad}  End Site", f"{pad}  {{", f"{pad}    OFFSET 0 1 0", f"{pad}  }}"])
-        lines.append(f"{pad}}}")
-
-    joint(0, 0)
-    euler = roma.rotmat_to_euler("ZXY", torch.from_numpy(np.asarray(rotations, dtype=np.float64)), degrees=True).numpy()
-    lines += ["MOTION", f"Frames: {len(euler)}", f"Frame Time: {frame_time:.9f}"]
-    for t in range(len(euler)):
-        values = list(root_positions[t]) + [v for j in order for v in euler[t, j]]
-        lines.append(" ".join(f"{v:.9f}" for v in values))
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 def anny_like_skeleton(target, tpose: bool = False):
@@ -133,7 +98,7 @@ def _write_anny_motion(path: Path, target, pose: np.ndarray, root_rot: np.ndarra
     local = np.tile(np.eye(3), (t, len(names), 1, 1))
     local[:, 0] = Y_UP.T @ root_rot @ Y_UP
     local[:, 1 : len(TARGET_BONES)] = Y_UP.T @ _rotmat(pose) @ Y_UP
-    return write_bvh(path, names, parents, offsets, local, 100.0 * root_pos @ Y_UP)
+    return write_bvh(path, names, parents, offsets, zxy_degrees(local), 100.0 * root_pos @ Y_UP)
 
 
 @pytest.fixture(scope="module")
@@ -314,7 +279,7 @@ def test_limb_segments_follow_a_t_pose_source(tmp_path, target):
     frames = 5
     local = _rotmat(rng.normal(scale=0.5, size=(frames, len(names), 3)))
     local[0] = np.eye(3)  # frame 0: the rest T-pose
-    path = write_bvh(tmp_path / "tpose.bvh", names, parents, offsets, local, np.zeros((frames, 3)))
+    path = write_bvh(tmp_path / "tpose.bvh", names, parents, offsets, zxy_degrees(local), np.zeros((frames, 3)))
     clip = read_bvh(path)
     resolved = resolve_bone_map(load_bone_map(), clip.skeleton)
     ret = retarget(clip, resolved, target)
@@ -357,7 +322,7 @@ def test_elbows_and_knees_come_out_as_hinges(tmp_path, target):
         set_rotation(f"lowerarm01.{side}", axis * bend)
         set_rotation(f"upperleg01.{side}", np.array([-0.4, 0.0, 0.0]) + rng.normal(scale=0.3, size=(frames, 3)))
         set_rotation(f"lowerleg01.{side}", np.array([1.0, 0.0, 0.0]) * bend)  # file x: the knee's axis
-    path = write_bvh(tmp_path / "hinges.bvh", names, parents, offsets, local, np.zeros((frames, 3)))
+    path = write_bvh(tmp_path / "hinges.bvh", names, parents, offsets, zxy_degrees(local), np.zeros((frames, 3)))
     clip = read_bvh(path)
     ret = retarget(clip, resolve_bone_map(load_bone_map(), clip.skeleton), target)
     euler = pose_to_euler(ret.pose)
@@ -442,7 +407,7 @@ def test_leading_calibration_frames_are_dropped(tmp_path, target):
     positions = np.zeros((6, 3))
     local[:2] = np.eye(3)  # two frames of rest pose far from where the motion starts
     positions[:2] = [500.0, 0.0, 0.0]
-    clip = read_bvh(write_bvh(tmp_path / "calib.bvh", names, parents, offsets, local, positions))
+    clip = read_bvh(write_bvh(tmp_path / "calib.bvh", names, parents, offsets, zxy_degrees(local), positions))
     assert leading_calibration_frames(clip) == 2
     assert leading_calibration_frames(drop_frames(clip, 2)) == 0
 

@@ -18,13 +18,12 @@ import torch
 from selfmocap.body.model import BodyOutput, check_shape_vector, pose_to_rotmat
 from selfmocap.body.names import (
     ANNY_ARTICULATED_BONES,
+    ANNY_TO_BODY,
     JOINT_NAMES,
     JOINT_PARENTS,
     KEYPOINT_NAMES,
 )
 
-#: Rotation taking Anny's axes (x left, y back, z up) to the body frame (x left, y down, z back).
-ANNY_TO_BODY = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 
 
 #: What Warp's native library prints on stderr on every machine without an NVIDIA driver.
@@ -96,7 +95,7 @@ class AnnyBody(torch.nn.Module):
             torch.tensor([labels.index(b) for b in ANNY_ARTICULATED_BONES]),
             persistent=False,
         )
-        self.register_buffer("to_body", ANNY_TO_BODY.to(dtype), persistent=False)
+        self.register_buffer("to_body", torch.tensor(ANNY_TO_BODY, dtype=dtype), persistent=False)
         self.register_buffer("faces", model.faces.clone().long(), persistent=False)
         self.register_buffer(
             "default_shape", torch.full((self.shape_dim,), 0.5, dtype=dtype), persistent=False

@@ -1,8 +1,11 @@
-"""Joint, bone and keypoint orders. Every index into a joint or keypoint axis comes from here."""
+"""Joint, bone and keypoint orders (every index into a joint or keypoint axis comes from here) and
+each body model's axes in the body frame."""
 
 from __future__ import annotations
 
 from typing import Final
+
+import numpy as np
 
 #: Anny bones that are articulated: the subset playing SMPL's 23 non-root joints. The global
 #: orientation of the body is not a bone rotation here: it is the camera rotation R of Eq. 3
@@ -171,6 +174,12 @@ SMPLX_JOINT_PARENTS: Final[tuple[int, ...]] = (
 BODY_JOINT_NAMES: Final[dict[str, tuple[str, ...]]] = {
     "anny": JOINT_NAMES, "smpl": SMPL_JOINT_NAMES, "smplx": SMPLX_BODY_JOINT_NAMES,
 }
+
+#: Rotation taking Anny's axes (x left, y back, z up) to the body frame (x left, y down, z back).
+ANNY_TO_BODY: Final[np.ndarray] = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+#: Rotation taking SMPL's and SMPL-X's axes (x left, y up, z forward) to the body frame: 180
+#: degrees about x.
+SMPL_TO_BODY: Final[np.ndarray] = np.diag([1.0, -1.0, -1.0])
 
 
 def swap_side(name: str) -> str:

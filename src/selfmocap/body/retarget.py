@@ -34,7 +34,8 @@ import torch
 
 from selfmocap.body.limits import limit_violation
 from selfmocap.body.model import BodyModel
-from selfmocap.body.names import JOINT_NAMES, JOINT_PARENTS
+from selfmocap.body.names import ANNY_TO_BODY, JOINT_NAMES, JOINT_PARENTS
+from selfmocap.geometry.rotations import swing
 
 #: Anny's rest joints (neutral phenotypes, zero pose) in the body frame, metres, in
 #: :data:`JOINT_NAMES` order; ``tests/body/test_retarget.py`` checks them against the model.
@@ -60,7 +61,6 @@ ANNY_REST_JOINTS: Final[np.ndarray] = np.array([
     [-0.133, 0.396, -0.028],
     [-0.170, 0.796, 0.000],
 ])
-_ANNY_TO_BODY: Final[np.ndarray] = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 
 
 @dataclass(frozen=True)
@@ -88,20 +88,18 @@ class Skeleton:
 
 
 #: The skeleton the procedural motions (``synth/motion.py``) and joint limits are written for.
-ANNY_SKELETON: Final[Skeleton] = Skeleton(JOINT_NAMES, JOINT_PARENTS, ANNY_REST_JOINTS, _ANNY_TO_BODY)
+ANNY_SKELETON: Final[Skeleton] = Skeleton(JOINT_NAMES, JOINT_PARENTS, ANNY_REST_JOINTS, ANNY_TO_BODY)
 
 
-def _swing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(3, 3) smallest rotation taking direction ``a`` onto direction ``b``."""
-    a, b = a / np.linalg.norm(a), b / np.linalg.norm(b)
-    axis = np.cross(a, b)
-    sin, cos = np.linalg.norm(axis), float(a @ b)
-    if sin < 1e-9:
-        if cos > 0:
+def _rest_swing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(3, 3) :func:`~selfmocap.geometry.rotations.swing` taking rest direction ``a`` onto ``b``:
+    exactly the identity when they agree, an error when they are opposite."""
+    ua, ub = a / np.linalg.norm(a), b / np.linalg.norm(b)
+    if np.linalg.norm(np.cross(ua, ub)) < 1e-9:
+        if ua @ ub > 0:
             return np.eye(3)
         raise ValueError("retargeting: a rest bone points opposite to its counterpart")
-    rotvec = axis / sin * np.arctan2(sin, cos)
-    return roma.rotvec_to_rotmat(torch.from_numpy(rotvec)).numpy()
+    return swing(a, b)
 
 
 @dataclass(frozen=True)
@@ -139,7 +137,7 @@ class Retargeting:
             d_target = np.stack([corr[p] @ (target.rest[c] - target.rest[j]) for c in children] or [np.zeros(3)])
             d_source = np.stack([source.rest[src[target.names[c]]] - source.rest[src[name]] for c in children] or [np.zeros(3)])
             if len(children) == 1:
-                corr[j] = _swing(d_target[0], d_source[0]) @ corr[p]
+                corr[j] = _rest_swing(d_target[0], d_source[0]) @ corr[p]
             elif len(children) > 1:  # e.g. spine3 -> neck and collars: the best rotation for all
                 corr[j] = roma.rigid_vectors_registration(torch.from_numpy(d_target), torch.from_numpy(d_source)).numpy() @ corr[p]
         a_s, a_t = source.axes_to_body, target.axes_to_body

@@ -53,7 +53,7 @@ from smplx.lbs import lbs
 from smplx.vertex_ids import vertex_ids as SMPLX_VERTEX_IDS
 
 from selfmocap.body.model import BodyOutput, check_shape_vector, pose_to_rotmat
-from selfmocap.body.names import KEYPOINT_NAMES, SMPL_JOINT_NAMES, SMPL_JOINT_PARENTS
+from selfmocap.body.names import KEYPOINT_NAMES, SMPL_JOINT_NAMES, SMPL_JOINT_PARENTS, SMPL_TO_BODY
 from selfmocap.errors import UserError
 
 Gender = Literal["neutral", "male", "female"]
@@ -70,8 +70,6 @@ SMPL_NUM_VERTICES: Final[int] = 6890
 NUM_SMPL_JOINTS: Final[int] = 24
 DEFAULT_NUM_BETAS: Final[int] = 10
 
-#: Rotation taking SMPL's axes (x left, y up, z forward) to the body frame (x left, y down, z back).
-SMPL_TO_BODY = torch.diag(torch.tensor([1.0, -1.0, -1.0]))
 
 #: File stems searched in a folder, per gender (lower case; ``.npz`` before ``.pkl``).
 SMPL_FILE_STEMS: Final[dict[str, tuple[str, ...]]] = {
@@ -441,7 +439,7 @@ class SMPLBody(torch.nn.Module):
         buffer("J_regressor", data.j_regressor)
         buffer("lbs_weights", data.weights)  #: (V, J) skinning weights of all of the family's joints
         buffer("keypoint_regressor", regressor)
-        buffer("axes_to_body", SMPL_TO_BODY.numpy())
+        buffer("axes_to_body", SMPL_TO_BODY)
         buffer("default_shape", np.zeros(wanted))
         self.register_buffer("parents", torch.tensor(data.parents), persistent=False)
         self.register_buffer("faces", torch.tensor(data.faces), persistent=False)
@@ -452,7 +450,7 @@ class SMPLBody(torch.nn.Module):
                 joint = int(data.parents[joint])
             exported.append(joint)
         self.register_buffer("exported_ancestor", torch.tensor(exported), persistent=False)
-        uv, face_uv = box_uv_atlas(data.v_template @ SMPL_TO_BODY.numpy().T, data.faces)
+        uv, face_uv = box_uv_atlas(data.v_template @ SMPL_TO_BODY.T, data.faces)
         self.register_buffer("texture_coordinates", torch.tensor(uv), persistent=False)
         self.register_buffer("face_texture_indices", torch.tensor(face_uv), persistent=False)
 

@@ -23,6 +23,7 @@ import torch
 from scipy.ndimage import gaussian_filter1d
 
 from selfmocap.geometry.camera import reprojection_error
+from selfmocap.geometry.rotations import continuous_quaternions, slerp
 
 SmoothingLevel = Literal["off", "light", "strong"]
 
@@ -41,15 +42,6 @@ class MotionParams:
 
     def __len__(self) -> int:
         return self.pose.shape[0]
-
-
-def continuous_quaternions(q: torch.Tensor) -> torch.Tensor:
-    """(T, ..., 4) unit quaternions with signs flipped so consecutive frames have q_t . q_{t-1} >= 0."""
-    q = q.clone()
-    for t in range(1, q.shape[0]):
-        flip = (q[t] * q[t - 1]).sum(-1, keepdim=True) < 0
-        q[t] = torch.where(flip, -q[t], q[t])
-    return q
 
 
 def smooth_rotations(rotmat: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -81,18 +73,15 @@ def smooth_params(params: MotionParams, sigma: float) -> MotionParams:
 def blend_params(raw: MotionParams, smooth: MotionParams, weight: torch.Tensor) -> MotionParams:
     """Per-frame blend: ``weight`` (T,) 0 gives ``raw``, 1 gives ``smooth`` (slerp for rotations)."""
 
-    def slerp(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    def blend(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         qa, qb = roma.rotmat_to_unitquat(a.double()), roma.rotmat_to_unitquat(b.double())
-        qb = torch.where((qa * qb).sum(-1, keepdim=True) < 0, -qb, qb)
-        w = weight.double().reshape(-1, *([1] * (qa.ndim - 1)))
-        rel = roma.quat_product(roma.quat_conjugation(qa), qb)
-        step = roma.rotvec_to_unitquat(roma.unitquat_to_rotvec(rel) * w)
-        return roma.unitquat_to_rotmat(roma.quat_product(qa, step)).to(a.dtype)
+        w = weight.double().reshape(-1, *([1] * (qa.ndim - 2)))
+        return roma.unitquat_to_rotmat(slerp(qa, qb, w)).to(a.dtype)
 
     w = weight.to(raw.focal.dtype)
     return MotionParams(
-        pose=slerp(raw.pose, smooth.pose),
-        rotation=slerp(raw.rotation, smooth.rotation),
+        pose=blend(raw.pose, smooth.pose),
+        rotation=blend(raw.rotation, smooth.rotation),
         focal=raw.focal + w * (smooth.focal - raw.focal),
         trans=raw.trans + w[:, None] * (smooth.trans - raw.trans),
     )

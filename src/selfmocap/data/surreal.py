@@ -51,6 +51,7 @@ import numpy as np
 import roma
 import torch
 
+from selfmocap.body.names import SMPL_TO_BODY
 from selfmocap.data.records import ClipLabels, ClipMeta
 
 SURREAL_FOCAL: Final[float] = 600.0  #: pixels: 60 mm lens on a 32 mm sensor, 320 px wide
@@ -64,7 +65,6 @@ WORLD_TO_CAMERA: Final[np.ndarray] = np.array([[0.0, 0.0, -1.0], [0.0, 1.0, 0.0]
 MIRROR: Final[np.ndarray] = np.diag([-1.0, 1.0, 1.0])
 #: 90 degrees about x: SMPL's y-up body into SURREAL's world (``smpl_relations.rotateBody``).
 R90: Final[np.ndarray] = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
-SMPL_TO_BODY: Final[np.ndarray] = np.diag([1.0, -1.0, -1.0])
 #: SURREAL's depth maps put 1e10 on the background.
 DEPTH_BACKGROUND: Final[float] = 1e9
 KEYPOINT_OCCLUSION_TOLERANCE: Final[float] = 0.10

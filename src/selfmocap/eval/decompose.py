@@ -34,8 +34,8 @@ import torch
 from selfmocap.body.model import BodyModel
 from selfmocap.data.clip import Clip
 from selfmocap.data.predictions import ClipPrediction
-from selfmocap.eval.metrics import METRIC_KEYPOINTS, camera_oriented, mpjpe
-from selfmocap.geometry.camera import euler_to_rotmat
+from selfmocap.eval.metrics import METRIC_KEYPOINTS, mpjpe
+from selfmocap.geometry.camera import Camera, camera_oriented
 
 
 @dataclass(frozen=True)
@@ -133,8 +133,8 @@ def clip_error_parts(clip: Clip, pred: ClipPrediction, body: BodyModel, true_bod
     pred_shape = torch.from_numpy(pred.shape)
     predicted = body(torch.from_numpy(pred.pose), pred_shape).keypoints[:, idx].double()
     posed_true = body(true_pose.to(torch.from_numpy(pred.pose).dtype), pred_shape).keypoints[:, idx].double()
-    parts = error_parts(predicted, euler_to_rotmat(torch.from_numpy(pred.camera[:, 1:4]).double()), target,
-                        euler_to_rotmat(torch.from_numpy(lab.camera[:, 1:4]).double()), posed_true)
+    parts = error_parts(predicted, Camera.from_array(torch.from_numpy(pred.camera).double()).rotation, target,
+                        Camera.from_array(torch.from_numpy(lab.camera).double()).rotation, posed_true)
     valid = pred.valid.astype(bool)
     visible = lab.keypoints2d[..., 2] > 0
     dist = np.linalg.norm(pred.keypoints2d[..., :2] - lab.keypoints2d[..., :2], axis=-1)

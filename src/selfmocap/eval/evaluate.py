@@ -34,8 +34,8 @@ from selfmocap.body.model import BodyModel, BodyOutput
 from selfmocap.data.clip import Clip, clips_body_model, list_clips
 from selfmocap.data.predictions import ClipPrediction, prediction_path, read_prediction
 from selfmocap.eval.decompose import PartsSummary, clip_error_parts, format_parts, summarise_parts
-from selfmocap.eval.metrics import METRIC_KEYPOINTS, acceleration_error, body_errors, camera_oriented
-from selfmocap.geometry.camera import euler_to_rotmat
+from selfmocap.eval.metrics import METRIC_KEYPOINTS, acceleration_error, body_errors
+from selfmocap.geometry.camera import Camera, camera_oriented
 from selfmocap.errors import UserError
 from selfmocap.eval.real import RealConfig, RealSummary, evaluate_real, format_real
 from selfmocap.io import write_json
@@ -115,8 +115,8 @@ def clip_errors(clip: Clip, pred: ClipPrediction, body: BodyModel, true_body_mod
             f"prediction for {clip.meta.clip_id} is a {pred.body_model} body but the clip's ground truth is {clip.meta.body_model} "
             f"(evaluating with {body.name}): evaluate predictions made with the clips' body model"
         )
-    true_rot = euler_to_rotmat(torch.from_numpy(lab.camera[:, 1:4]).double())
-    pred_rot = euler_to_rotmat(torch.from_numpy(pred.camera[:, 1:4]).double())
+    true_rot = Camera.from_array(torch.from_numpy(lab.camera).double()).rotation
+    pred_rot = Camera.from_array(torch.from_numpy(pred.camera).double()).rotation
     truth = true_body_model or body
     true_body = _double(truth(torch.from_numpy(lab.pose), torch.from_numpy(lab.shape)[None].to(truth.default_shape.dtype)))
     pred_body = _double(body(torch.from_numpy(pred.pose), torch.from_numpy(pred.shape)))

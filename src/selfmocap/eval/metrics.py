@@ -22,6 +22,7 @@ import torch
 
 from selfmocap.body.model import BodyOutput
 from selfmocap.body.names import KEYPOINT_NAMES, NUM_COCO_KEYPOINTS
+from selfmocap.geometry.camera import camera_oriented
 
 MM = 1000.0
 #: Indices (into the body model's keypoints) of the points MPJPE and friends are computed on.
@@ -40,11 +41,6 @@ _EPS = 1e-9
 def _check_pair(pred: torch.Tensor, target: torch.Tensor) -> None:
     if pred.shape != target.shape or pred.ndim < 2 or pred.shape[-1] != 3:
         raise ValueError(f"pred and target must both be (..., N, 3), got {tuple(pred.shape)} and {tuple(target.shape)}")
-
-
-def camera_oriented(points: torch.Tensor, rotation: torch.Tensor) -> torch.Tensor:
-    """(..., N, 3) body-frame points and (..., 3, 3) camera rotations -> ``R X`` (root-centred)."""
-    return points @ rotation.transpose(-1, -2)
 
 
 def mpjpe(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

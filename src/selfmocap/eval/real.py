@@ -43,8 +43,8 @@ import torch
 from selfmocap import config as cfg
 from selfmocap.errors import UserError
 from selfmocap.eval.annotations import LIMB_HIPS, LIMB_JOINTS, Annotations, JointOrder, read_annotations
-from selfmocap.eval.metrics import LIMB_KEYPOINTS, MM, camera_oriented, mpjpe, pa_mpjpe
-from selfmocap.geometry.camera import Camera
+from selfmocap.eval.metrics import LIMB_KEYPOINTS, MM, mpjpe, pa_mpjpe
+from selfmocap.geometry.camera import Camera, camera_oriented
 
 #: The ``motion.npz`` extra holding mediapipe's world landmarks per frame, (T, K, 4): ``x, y, z``
 #: metres around the hips' centre and a confidence, in ``keypoint_names`` order.

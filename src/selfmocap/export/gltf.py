@@ -32,6 +32,7 @@ import torch
 from selfmocap.io import write_bytes
 from selfmocap.export.motion import CapturedMotion, frame_ranges
 from selfmocap.export.skeleton import RestPose, forward_kinematics, rest_pose, world_motion
+from selfmocap.geometry.rotations import continuous_quaternions
 from selfmocap.render.shading import vertex_normals
 
 #: Influences per vertex written to JOINTS_0 / WEIGHTS_0 (glTF's one set, the common importers' limit).
@@ -122,16 +123,6 @@ class _Buffer:
 
     def blob(self) -> bytes:
         return b"".join(self.chunks)
-
-
-def _continuous_quaternions(rotations: np.ndarray) -> np.ndarray:
-    """(T, 3, 3) -> (T, 4) unit quaternions (x, y, z, w) with consecutive dot products >= 0, so
-    that interpolating between keyframes takes the short way."""
-    q = roma.rotmat_to_unitquat(torch.as_tensor(rotations, dtype=torch.float64)).numpy()
-    for t in range(1, len(q)):
-        if np.dot(q[t], q[t - 1]) < 0:
-            q[t] = -q[t]
-    return q
 
 
 def write_glb(path: str | Path, motion: CapturedMotion, body) -> Path:
@@ -229,8 +220,10 @@ def write_glb(path: str | Path, motion: CapturedMotion, body) -> Path:
         channels.append(gl.AnimationChannel(sampler=len(samplers) - 1, target=gl.AnimationChannelTarget(node=node, path=path)))
 
     channel(root, "translation", world.root_position, gl.VEC3)
+    # (T, J, 4) XYZW, signs continuous along time: interpolating between keys takes the short way
+    quats = continuous_quaternions(roma.rotmat_to_unitquat(torch.as_tensor(world.rotations, dtype=torch.float64))).numpy()
     for j in range(num_joints):
-        channel(j, "rotation", _continuous_quaternions(world.rotations[:, j]), gl.VEC4)
+        channel(j, "rotation", quats[:, j], gl.VEC4)
     gltf.animations.append(gl.Animation(name="capture", samplers=samplers, channels=channels))
 
     gltf.scenes.append(

@@ -22,7 +22,7 @@ import torch
 
 from selfmocap.capture.video import VideoWriter
 from selfmocap.export.motion import CapturedMotion
-from selfmocap.geometry.camera import Camera
+from selfmocap.geometry.camera import Camera, camera_oriented, pinhole_project
 from selfmocap.render.overlay import render_overlay
 
 #: Turn of the side view: ``Ry(+90 deg)`` in camera axes, i.e. a camera moved to the right of the
@@ -96,7 +96,7 @@ def _render_in_box(
     z = vertices_cam[:, 2]
     if not (z > 1e-6).all():  # something behind the camera: cast every ray
         return render_overlay(image, vertices_cam, faces, focal, principal, alpha=alpha)[0]
-    uv = focal * vertices_cam[:, :2] / z[:, None] + np.asarray(principal)
+    uv = pinhole_project(vertices_cam, focal, np.asarray(principal))
     x0, y0 = np.floor(uv.min(axis=0)).astype(int) - 1
     x1, y1 = np.ceil(uv.max(axis=0)).astype(int) + 1
     x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
@@ -120,7 +120,7 @@ def _draw_ground(right: np.ndarray, ground: Ground, focal: float, distance: floa
     dy, dz = -uz / math.sqrt(norm2), uy / math.sqrt(norm2)  # along the plane, in the y-z plane
     ends = [(z0 + s * dz, y0 + s * dy) for s in (-20.0, 20.0)]  # metres: far past the picture's edges
     # side view axes: x = the capture camera's z (depth to the right), y = its y (down)
-    (u0, v0), (u1, v1) = ((focal * z / distance + w / 2.0, focal * y / distance + h / 2.0) for z, y in ends)
+    (u0, v0), (u1, v1) = pinhole_project(np.array([[z, y, distance] for z, y in ends]), focal, np.array([w / 2.0, h / 2.0]))
     thickness = max(int(round(h / 240)), 1)
     cv2.line(right, (int(round(u0)), int(round(v0))), (int(round(u1)), int(round(v1))), GROUND_RGB, thickness, cv2.LINE_AA)
 
@@ -163,8 +163,7 @@ def overlay_frame(
     if vertices is None or vertices.ndim != 2 or vertices.shape[1] != 3:
         raise ValueError(f"vertices must be (V, 3) for a detected frame, got {None if vertices is None else vertices.shape}")
     cam = Camera.from_array(torch.as_tensor(np.asarray(camera, np.float64)[None]))
-    rotation = cam.rotation[0].numpy()
-    turned = vertices.astype(np.float64) @ rotation.T  # body orientation as the camera sees it
+    turned = camera_oriented(vertices.astype(np.float64), cam.rotation[0].numpy())  # body orientation as the camera sees it
     vertices_cam = turned + cam.translation()[0].numpy()
     left = _render_in_box(
         image, vertices_cam.astype(np.float32), faces, float(cam.focal[0]), tuple(cam.principal[0].tolist()), OVERLAY_ALPHA

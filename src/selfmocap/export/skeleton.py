@@ -35,6 +35,7 @@ import roma
 import torch
 
 from selfmocap.export.motion import CapturedMotion
+from selfmocap.geometry import kinematics
 #: Rig axes (x subject's left, y up, z subject's front) -> body frame (x left, y down, z back).
 RIG_TO_BODY = np.diag([1.0, -1.0, -1.0])
 
@@ -151,17 +152,9 @@ def world_motion(motion: CapturedMotion, body) -> WorldMotion:
 
 def forward_kinematics(rest: RestPose, motion: WorldMotion) -> tuple[np.ndarray, np.ndarray]:
     """World joint positions (T, J, 3) and world rotations (T, J, 3, 3) of the posed rig."""
-    offsets = rest.offsets
-    t, j = motion.rotations.shape[:2]
-    positions = np.zeros((t, j, 3))
-    rotations = np.zeros((t, j, 3, 3))
-    for c, p in enumerate(rest.joint_parents):  # parents come first (check_skeleton)
-        if p < 0:
-            positions[:, c] = motion.root_position
-            rotations[:, c] = motion.rotations[:, c]
-        else:
-            positions[:, c] = positions[:, p] + np.einsum("tik,k->ti", rotations[:, p], offsets[c])
-            rotations[:, c] = rotations[:, p] @ motion.rotations[:, c]
+    offsets = np.broadcast_to(rest.offsets, motion.rotations.shape[:2] + (3,)).copy()
+    offsets[:, np.asarray(rest.joint_parents) < 0] = motion.root_position[:, None]
+    rotations, positions = kinematics.forward_kinematics(rest.joint_parents, motion.rotations, offsets)
     return positions, rotations
 
 

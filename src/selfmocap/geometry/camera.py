@@ -139,15 +139,35 @@ def to_camera_space(points: torch.Tensor, camera: Camera) -> torch.Tensor:
 
 def project_camera_space(points_cam: torch.Tensor, camera: Camera) -> torch.Tensor:
     """(B, N, 3) camera-space points -> (B, N, 2) pixels (the ``P`` and division of Eq. 3)."""
-    z = points_cam[..., 2:3]
-    return camera.focal[:, None, None].to(points_cam.dtype) * points_cam[..., :2] / z + camera.principal[
-        :, None
-    ].to(points_cam.dtype)
+    dtype = points_cam.dtype
+    return pinhole_project(points_cam, camera.focal[:, None, None].to(dtype), camera.principal[:, None].to(dtype))
 
 
 def project(points: torch.Tensor, camera: Camera) -> torch.Tensor:
     """Eq. 3: (B, N, 3) body-frame points -> (B, N, 2) pixel coordinates."""
     return project_camera_space(to_camera_space(points, camera), camera)
+
+
+# The three below take torch tensors or numpy arrays alike (operators only), so that numpy callers
+# (exports, rendering) run the same formulas; tests/geometry/test_camera.py checks both agree.
+
+
+def camera_oriented(points, rotation):
+    """``R X``: (..., N, 3) body-frame points and (..., 3, 3) rotations -> (..., N, 3) points in
+    camera orientation, still root-centred (what the 3D metrics compare)."""
+    return points @ rotation.mT
+
+
+def pinhole_project(points_cam, focal, principal):
+    """``f (x, y) / z + c``: (..., 3) camera-space points -> (..., 2) pixels; ``focal`` and
+    ``principal`` broadcast against (..., 1) and (..., 2)."""
+    return focal * points_cam[..., :2] / points_cam[..., 2:3] + principal
+
+
+def back_project(pixels, depth, focal, principal):
+    """Inverse of :func:`pinhole_project` at a known depth: (..., 2) pixels -> (..., 2) camera-space
+    ``(x, y) = (p - c) z / f`` (at ``depth=1``, the ray through the pixel)."""
+    return (pixels - principal) * depth / focal
 
 
 def reprojection_error(projected: torch.Tensor, keypoints: torch.Tensor) -> torch.Tensor:

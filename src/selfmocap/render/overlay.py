@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from selfmocap.geometry.camera import back_project
 from selfmocap.render.raycast import rasterize
 from selfmocap.render.shading import vertex_normals
 
@@ -35,7 +36,9 @@ def render_overlay(
         fid = frag.face_id[mask]
         n = np.einsum("nc,ncd->nd", frag.bary[mask], normals[faces[fid]])  # n pixels, c corners, d xyz
         n /= np.linalg.norm(n, axis=1, keepdims=True) + 1e-9
-        ray = np.stack([(np.nonzero(mask)[1] + 0.5 - principal[0]) / focal, (np.nonzero(mask)[0] + 0.5 - principal[1]) / focal, np.ones(mask.sum())], 1)
+        rows, cols = np.nonzero(mask)
+        xy = back_project(np.stack([cols + 0.5, rows + 0.5], 1), 1.0, focal, np.asarray(principal))
+        ray = np.concatenate([xy, np.ones((len(xy), 1))], 1)
         ray /= np.linalg.norm(ray, axis=1, keepdims=True)
         lambert = np.abs((n * ray).sum(1))[:, None]
         shaded = 255 * np.asarray(colour) * (0.25 + 0.75 * lambert)

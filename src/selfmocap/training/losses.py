@@ -13,8 +13,7 @@ import torch
 
 from selfmocap.body.model import BodyOutput
 from selfmocap.config import field
-from selfmocap.eval.metrics import camera_oriented
-from selfmocap.geometry.camera import Camera
+from selfmocap.geometry.camera import Camera, camera_oriented
 from selfmocap.losses import keypoint_reprojection_loss
 from selfmocap.models.network import Prediction
 

@@ -20,6 +20,8 @@ import numpy as np
 import roma
 import torch
 
+from selfmocap.geometry import kinematics
+
 #: Frame times are written with a few decimals (0.041667 for 24 fps): rates within this relative
 #: tolerance of an integer are taken as that integer.
 _FPS_ROUNDING = 1e-4
@@ -207,18 +209,7 @@ def forward_kinematics(clip: BvhClip) -> tuple[np.ndarray, np.ndarray]:
         rotations: (T, N, 3, 3) ``G_j = G_parent R_j``.
         positions: (T, N, 3) ``P_j = P_parent + G_parent t_j``.
     """
-    t, n = clip.translations.shape[:2]
-    rot = np.empty((t, n, 3, 3))
-    pos = np.empty((t, n, 3))
-    for j, p in enumerate(clip.skeleton.parents):
-        if p < 0:
-            rot[:, j] = clip.rotations[:, j]
-            pos[:, j] = clip.translations[:, j]
-        else:
-            rot[:, j] = rot[:, p] @ clip.rotations[:, j]
-            # einsum legend: t frames, i/k xyz
-            pos[:, j] = pos[:, p] + np.einsum("tik,tk->ti", rot[:, p], clip.translations[:, j])
-    return rot, pos
+    return kinematics.forward_kinematics(clip.skeleton.parents, clip.rotations, clip.translations)
 
 
 #: A leading frame counts as a calibration pose when some joint leaves it faster than this fraction

@@ -53,9 +53,9 @@ import numpy as np
 import roma
 import torch
 
-from selfmocap.body.anny_body import ANNY_TO_BODY
 from selfmocap.body.limits import ANNY_JOINT_LIMITS, JointLimits
-from selfmocap.body.names import ANNY_ARTICULATED_BONES, JOINT_PARENTS
+from selfmocap.body.names import ANNY_ARTICULATED_BONES, ANNY_TO_BODY, JOINT_PARENTS
+from selfmocap.geometry.rotations import swing
 from selfmocap.synth.mocap.bone_map import TARGET_BONES, ResolvedMap
 from selfmocap.synth.mocap.bvh import BvhClip, forward_kinematics, rebase_rest, rest_is_standing
 
@@ -91,7 +91,6 @@ ANNY_TIP_BONES: Final[dict[str, tuple[str, ...]]] = {
     **{f"foot.{s}": tuple(f"toe{k}-1.{s}" for k in range(1, 6)) for s in "LR"},
 }
 #: Rotation from Anny's axes (x left, y back, z up) to the body frame (x left, y down, z back).
-_ANNY_TO_BODY: Final[np.ndarray] = ANNY_TO_BODY.double().numpy()
 _PARENT: Final[dict[str, str]] = {TARGET_BONES[i]: TARGET_BONES[p] for i, p in enumerate(JOINT_PARENTS) if p >= 0}
 
 
@@ -123,12 +122,12 @@ def anny_target_skeleton(body, shape: torch.Tensor | None = None) -> TargetSkele
     shape = body.default_shape[None] if shape is None else shape.reshape(1, -1)
     with torch.no_grad():
         heads = body.rest_bone_heads(shape.to(body.default_shape.dtype))[0].double().numpy()
-    heads = heads @ _ANNY_TO_BODY  # body frame -> Anny axes (row vectors: x R^-T = x R)
+    heads = heads @ ANNY_TO_BODY  # body frame -> Anny axes (row vectors: x R^-T = x R)
     labels = list(body.bone_labels)
     return TargetSkeleton(
         heads=heads[[labels.index(b) for b in TARGET_BONES]],
         tips={b: heads[[labels.index(t) for t in ts]].mean(0) for b, ts in ANNY_TIP_BONES.items()},
-        to_body=_ANNY_TO_BODY.copy(),
+        to_body=ANNY_TO_BODY.copy(),
     )
 
 
@@ -165,23 +164,6 @@ class RetargetedMotion:
 
 def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
-
-
-def swing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Smallest rotation taking unit vector ``a`` onto unit vector ``b``: (..., 3) x2 -> (..., 3, 3).
-
-    Opposite vectors get a half turn about an axis perpendicular to ``a``.
-    """
-    a, b = np.broadcast_arrays(_unit(a), _unit(b))
-    axis = np.cross(a, b)
-    sin = np.linalg.norm(axis, axis=-1, keepdims=True)
-    cos = (a * b).sum(-1, keepdims=True)
-    # any perpendicular for the opposite case: a x (the axis least aligned with a)
-    helper = np.eye(3)[np.abs(a).argmin(-1)]
-    perp = _unit(np.cross(a, helper))
-    direction = np.where(sin > 1e-9, axis / np.maximum(sin, 1e-12), perp)
-    rotvec = direction * np.arctan2(sin, cos)
-    return roma.rotvec_to_rotmat(torch.from_numpy(np.ascontiguousarray(rotvec))).numpy()
 
 
 def _frame(left: np.ndarray, up: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ import torch
 from selfmocap.body.limits import ANNY_JOINT_LIMITS, JointLimits, clamp_pose
 from selfmocap.errors import UserError
 from selfmocap.data.records import MotionWindow
+from selfmocap.geometry.rotations import slerp
 from selfmocap.synth.mocap.bone_map import BoneMap, BoneMapError, ResolvedMap, load_bone_map, resolve_bone_map
 from selfmocap.synth.mocap.bvh import (
     BvhFormatError,
@@ -62,12 +63,6 @@ class _Entry:
     resolved: ResolvedMap
 
 
-def _slerp(q0: torch.Tensor, q1: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    """Per-element slerp of unit quaternions (..., 4) at weights (...,), along the shortest arc."""
-    delta = roma.unitquat_to_rotvec(roma.quat_product(roma.quat_conjugation(q0), q1), shortest_arc=True)
-    return roma.quat_product(q0, roma.rotvec_to_unitquat(delta * w[..., None]))
-
-
 def resample(ret: RetargetedMotion, first_frame: int, num_frames: int, fps: float) -> RetargetedMotion:
     """Sample ``num_frames`` at ``fps`` from frame ``first_frame`` of ``ret`` on.
 
@@ -84,8 +79,8 @@ def resample(ret: RetargetedMotion, first_frame: int, num_frames: int, fps: floa
     pose = roma.rotvec_to_unitquat(torch.from_numpy(ret.pose))
     root = roma.rotmat_to_unitquat(torch.from_numpy(ret.root_rotation))
     wt = torch.from_numpy(w)
-    pose_q = _slerp(pose[i0], pose[i1], wt[:, None].expand(-1, pose.shape[1]))
-    root_q = _slerp(root[i0], root[i1], wt)
+    pose_q = slerp(pose[i0], pose[i1], wt[:, None].expand(-1, pose.shape[1]))
+    root_q = slerp(root[i0], root[i1], wt)
     return replace(
         ret,
         pose=roma.unitquat_to_rotvec(pose_q).numpy(),
