@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import roma
 import torch
+from tiny_bvh import write_bvh
 
 from selfmocap.bench.real_motion import (
     LIMB_KEYPOINT_NAMES,
@@ -47,38 +48,19 @@ def write_tiny_bvh(path: Path, frames: int, phase: float) -> Path:
     """A small CMU-like BVH at 30 fps: knees and elbows bend and the body walks forward."""
     names = [n for n, _, _ in _SKELETON]
     parents = [-1 if p is None else names.index(p) for _, p, _ in _SKELETON]
-    children = {i: [c for c, p in enumerate(parents) if p == i] for i in range(len(names))}
-    lines, order = ["HIERARCHY"], []
-
-    def joint(i: int, depth: int) -> None:
-        order.append(i)
-        pad = "  " * depth
-        channels = "CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation" if i == 0 else "CHANNELS 3 Zrotation Xrotation Yrotation"
-        lines.extend([f"{pad}{'ROOT' if i == 0 else 'JOINT'} {names[i]}", f"{pad}{{",
-                      f"{pad}  OFFSET {' '.join(str(v) for v in _SKELETON[i][2])}", f"{pad}  {channels}"])
-        for c in children[i]:
-            joint(c, depth + 1)
-        if not children[i]:
-            lines.extend([f"{pad}  End Site", f"{pad}  {{", f"{pad}    OFFSET 0 -3 0", f"{pad}  }}"])
-        lines.append(f"{pad}}}")
-
-    joint(0, 0)
-    lines += ["MOTION", f"Frames: {frames}", f"Frame Time: {1 / 30:.6f}"]
+    euler = np.zeros((frames, len(names), 3))  # Z, X, Y degrees
     for t in range(frames):
         bend = 20 + 25 * math.sin(phase + 0.4 * t)
-        values = []
-        for i in order:
-            rot = [0.0, 0.0, 0.0]  # Z, X, Y
-            if names[i] in ("LeftLeg", "RightLeg"):
-                rot[1] = bend if names[i].startswith("Left") else 45 - bend
-            if names[i] in ("LeftForeArm", "RightForeArm"):
-                rot[2] = bend if names[i].startswith("Left") else -bend
-            if names[i] in ("LeftUpLeg", "RightUpLeg"):
-                rot[1] = -0.5 * bend
-            values += ([0.0, 90.0, 2.0 * t] if i == 0 else []) + rot
-        lines.append(" ".join(f"{v:.4f}" for v in values))
-    path.write_text("\n".join(lines) + "\n")
-    return path
+        for i, name in enumerate(names):
+            if name in ("LeftLeg", "RightLeg"):
+                euler[t, i, 1] = bend if name.startswith("Left") else 45 - bend
+            if name in ("LeftForeArm", "RightForeArm"):
+                euler[t, i, 2] = bend if name.startswith("Left") else -bend
+            if name in ("LeftUpLeg", "RightUpLeg"):
+                euler[t, i, 1] = -0.5 * bend
+    root = np.stack([np.zeros(frames), np.full(frames, 90.0), 2.0 * np.arange(frames)], axis=1)
+    return write_bvh(path, names, parents, [o for _, _, o in _SKELETON], euler, root, frame_time=0.033333,
+                     end_site=(0, -3, 0), decimals=4)
 
 
 @pytest.fixture(scope="module")
