@@ -36,7 +36,7 @@ from selfmocap.body import BodyModelConfig
 from selfmocap.body.model import BodyModel
 from selfmocap.data.clip import Clip, clips_body_model, list_clips
 from selfmocap.data.predictions import write_prediction, write_run_info
-from selfmocap.geometry.camera import Camera
+from selfmocap.geometry.camera import Camera, back_project, euler_to_rotmat
 from selfmocap.models.network import fixed_depth_camera
 
 Init = Literal["random", "gt-rotation", "gt-rotation-translation", "gt-pose"]
@@ -109,7 +109,7 @@ def initial_parameters(clip: Clip, inputs: ClipInputs, init: Init, depth: float,
     pose = roma.rotvec_to_rotmat(torch.from_numpy(rng.normal(0, 0.05, size=(t, body.num_pose_joints, 3))).float())
     shape = body.default_shape.float().expand(t, body.shape_dim).clone()
     heading = float(rng.uniform(-math.pi, math.pi))
-    rotation = roma.euler_to_rotmat("XYZ", torch.tensor([0.0, heading, 0.0])).expand(t, 3, 3).clone()
+    rotation = euler_to_rotmat(torch.tensor([0.0, heading, 0.0])).expand(t, 3, 3).clone()
     # focal and translation from the 2D keypoints: a 1.7 m person spans the keypoints' box height
     kp = inputs.keypoints_frame
     focal, trans = torch.empty(t), torch.empty(t, 2)
@@ -118,7 +118,7 @@ def initial_parameters(clip: Clip, inputs: ClipInputs, init: Init, depth: float,
         pts = kp[i, vis, :2] if vis.sum() >= 2 else inputs.box.crop_to_frame(torch.full((1, 2, 2), 64.0))[0]
         height = float((pts[:, 1].max() - pts[:, 1].min()).clamp_min(8.0))
         focal[i] = height * depth / 1.6
-        trans[i] = (pts.mean(0) - principal[i]) * depth / focal[i]
+        trans[i] = back_project(pts.mean(0), depth, focal[i], principal[i])
     trainable = {"pose", "shape", "rotation", "translation"}
     if init != "random":
         true = fixed_depth_camera(Camera.from_array(torch.from_numpy(clip.labels.camera).float()), depth)

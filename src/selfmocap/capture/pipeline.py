@@ -71,7 +71,7 @@ from selfmocap.errors import UserError
 from selfmocap.data.predictions import ClipPrediction, write_prediction, write_run_info
 from selfmocap.export.motion import format_frame_ranges, frame_ranges
 from selfmocap.export.world import WorldOptions
-from selfmocap.geometry.camera import Camera, project
+from selfmocap.geometry.camera import Camera, camera_oriented, project
 
 #: Frames per body-model call on whole-video arrays (memory stays bounded for long videos).
 CHUNK = 128
@@ -474,7 +474,7 @@ def reprojection_per_frame(pred: ClipPrediction, cues: Cues) -> np.ndarray:
 def camera_keypoints(pred: ClipPrediction) -> np.ndarray:
     """(T, K, 3) root-centred keypoints in camera orientation (what the metrics compare)."""
     rot = Camera.from_array(torch.from_numpy(pred.camera).double()).rotation.numpy()
-    return np.einsum("tij,tkj->tki", rot, pred.keypoints3d.astype(np.float64))
+    return camera_oriented(pred.keypoints3d.astype(np.float64), rot)
 
 
 def run_capture(config: CaptureConfig) -> CaptureResult:
