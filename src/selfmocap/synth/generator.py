@@ -20,7 +20,7 @@ from selfmocap.body.model import BodyModel, BodyOutput
 from selfmocap.body.retarget import motion_pose_for_body
 from selfmocap.data.clip import ClipWriter
 from selfmocap.data.records import ClipLabels, ClipMeta
-from selfmocap.geometry.camera import Camera, project_camera_space
+from selfmocap.geometry.camera import Camera, project_camera_space, to_camera_space
 from selfmocap.render import Fragments, RayCaster, SurfaceLayout, rasterize, sample_appearance, sample_light, shade
 from selfmocap.synth.backgrounds import sample_background
 from selfmocap.cues.degrade import background_subtraction_mask
@@ -109,12 +109,6 @@ def sample_scene(
     return scene, out
 
 
-def _to_camera(points: torch.Tensor, camera: Camera) -> np.ndarray:
-    """(T, N, 3) body-frame points -> camera space as float32 numpy."""
-    cam = torch.einsum("tij,tnj->tni", camera.rotation, points) + camera.translation()[:, None]
-    return cam.float().numpy()
-
-
 def _sample_pixels(image: np.ndarray, uv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Nearest-pixel values of ``image`` (H, W[, C]) at continuous ``uv`` (N, 2); inside flags."""
     h, w = image.shape[:2]
@@ -187,8 +181,8 @@ def render_clip(
     with timer("body model"):
         scene, posed = sample_scene(rng, split, body, num_frames, size, fps, motion_source)
         camera = Camera.from_array(torch.from_numpy(scene.camera).double())
-        verts_cam = _to_camera(posed.vertices.double(), camera)
-        kp_cam = _to_camera(posed.keypoints.double(), camera)
+        verts_cam = to_camera_space(posed.vertices.double(), camera).float().numpy()
+        kp_cam = to_camera_space(posed.keypoints.double(), camera).float().numpy()
         kp_uv = project_camera_space(torch.from_numpy(kp_cam).double(), camera).float().numpy()
     faces = body.faces.numpy().astype(np.int64)
     appearance = sample_appearance(rng, _surface_layout(body), spec.palette)
