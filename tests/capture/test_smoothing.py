@@ -11,7 +11,6 @@ from selfmocap.capture.pipeline import CaptureOptions, fill_missing, iterations,
 from selfmocap.capture.smoothing import (
     MotionParams,
     blend_params,
-    continuous_quaternions,
     jitter_mm,
     smooth_rotations,
     smooth_within_tolerance,
@@ -25,14 +24,6 @@ def _params(t: int, seed: int = 0, noise: float = 0.05) -> MotionParams:
     pose = roma.rotvec_to_rotmat(base[:, None].expand(t, 4, 3) + noise * torch.randn(t, 4, 3, generator=g)).double()
     return MotionParams(pose=pose, rotation=rot, focal=1000 + 20 * torch.randn(t, generator=g, dtype=torch.float64),
                         trans=0.05 * torch.randn(t, 2, generator=g, dtype=torch.float64))
-
-
-def test_continuous_quaternions_flips_signs():
-    q = roma.rotvec_to_unitquat(torch.tensor([[0.1, 0, 0], [0.2, 0, 0], [0.3, 0, 0]], dtype=torch.float64))
-    q[1] = -q[1]
-    out = continuous_quaternions(q)
-    assert ((out[1:] * out[:-1]).sum(-1) > 0).all()
-    assert torch.allclose(roma.unitquat_to_rotmat(out), roma.unitquat_to_rotmat(q))
 
 
 def test_smoothing_a_constant_rotation_keeps_it_and_reduces_jitter():
