@@ -59,7 +59,7 @@ from selfmocap.cues.mediapipe import KEYPOINT_CONFIDENCE_THRESHOLD, PoseDetector
 from selfmocap.data.predictions import ClipPrediction, read_prediction
 from selfmocap.export.motion import read_motion_npz
 from selfmocap.export.overlay import Ground, overlay_frame
-from selfmocap.geometry.camera import Camera, camera_oriented, to_camera_space
+from selfmocap.geometry.camera import Camera, camera_oriented, pinhole_project, to_camera_space
 from selfmocap.io import write_bytes, write_json, write_text
 from selfmocap.render.raycast import rasterize
 
@@ -207,7 +207,7 @@ def mesh_mask_iou(vertices_cam: np.ndarray, faces: np.ndarray, focal: float, pri
     z = vertices_cam[:, 2]
     if not (z > 1e-6).all():  # something behind the camera: cast every ray
         return silhouette_iou(rasterize(vertices_cam, faces, focal, principal, h, w).mask, mask)
-    uv = focal * vertices_cam[:, :2] / z[:, None] + np.asarray(principal)
+    uv = pinhole_project(vertices_cam, focal, np.asarray(principal))
     x0, y0 = np.maximum(np.floor(uv.min(axis=0)).astype(int) - 1, 0)
     x1, y1 = np.minimum(np.ceil(uv.max(axis=0)).astype(int) + 1, (w, h))
     inside = 0

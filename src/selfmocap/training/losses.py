@@ -13,7 +13,7 @@ import torch
 
 from selfmocap.body.model import BodyOutput
 from selfmocap.config import field
-from selfmocap.geometry.camera import Camera, camera_oriented
+from selfmocap.geometry.camera import Camera, camera_oriented, pinhole_project
 from selfmocap.losses import keypoint_reprojection_loss
 from selfmocap.models.network import Prediction
 
@@ -69,7 +69,7 @@ def point_distance_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tenso
 
 def root_projection(camera: Camera) -> torch.Tensor:
     """(B, 2) pixel where the root (body-frame origin) projects: ``f T / depth + c`` (Eq. 3)."""
-    return camera.focal[:, None] * camera.trans / camera.depth[:, None] + camera.principal
+    return pinhole_project(camera.translation(), camera.focal[:, None], camera.principal)
 
 
 def supervised_losses(pred: Prediction, body: BodyOutput, target_pose: torch.Tensor, target_shape: torch.Tensor,
