@@ -1,4 +1,4 @@
-"""Pure, batched camera and crop geometry."""
+"""Pure, batched geometry: the camera, crops, rotation helpers roma lacks, forward kinematics."""
 
 from selfmocap.geometry.camera import Camera, euler_to_rotmat, project, rotmat_to_euler, to_camera_space
 from selfmocap.geometry.crop import CropBox
