@@ -16,8 +16,9 @@ from collections import defaultdict
 import numpy as np
 import torch
 
-from selfmocap.adapt.inputs import InputConfig, prepare_inputs
-from selfmocap.adapt.objective import ObjectiveConfig, pair_batch, visibility
+from selfmocap.adapt.config import InputConfig
+from selfmocap.adapt.inputs import prepare_inputs
+from selfmocap.adapt.objective import pair_batch, visibility
 from selfmocap.adapt.network import run_network
 from selfmocap.body import load_body_model
 from selfmocap.data import list_clips

@@ -67,7 +67,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2026, help="seed of the rendered test-split clip (the demo's: mediapipe finds that person in every frame)")
     parser.add_argument("--keep", type=Path, help="keep the capture output here")
     args = parser.parse_args()
-    from selfmocap.capture.pipeline import CaptureConfig, CaptureOptions, SourceOptions, run_capture
+    from selfmocap.capture.pipeline import run_capture
+    from selfmocap.capture.config import CaptureConfig, CaptureOptions, SourceOptions
 
     w, h = (int(v) for v in args.size.lower().split("x"))
     with tempfile.TemporaryDirectory() as tmp:

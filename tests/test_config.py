@@ -64,8 +64,10 @@ def to_argv(cls: type, saved: dict, flag_prefix: str = "", path: str = "") -> tu
         flag = f.metadata.get("flag") or "--" + (flag_prefix + f.name).replace("_", "-")
         if isinstance(value, bool):
             argv.append(flag if value else "--no-" + flag.removeprefix("--"))
+        elif isinstance(value, list):  # a tuple field: one comma-separated option
+            argv += [flag, ",".join(map(str, value))]
         elif value is not None:
-            assert not isinstance(value, (list, dict)), f"{flag}: a {type(value).__name__} has no flag form"
+            assert not isinstance(value, dict), f"{flag}: a dict has no flag form"
             argv += [flag, str(value)]
     return argv, own
 
@@ -154,3 +156,29 @@ def test_a_nested_default_instance_gives_the_flags_defaults():
     assert cfg.from_args(_Outer, parser.parse_args([])) == _Outer()
     assert cfg.from_args(_Outer, parser.parse_args(["--inner-steps", "3"])).inner == _Inner(steps=3, mode="b")
     assert "--inner-mode {a,b}" in parser.format_help()
+
+
+@dataclasses.dataclass(frozen=True)
+class _Lists:
+    names: tuple[typing.Literal["a", "b", "c"], ...] = cfg.field(("a", "b"), help="names")
+    folders: tuple[Path, ...] = cfg.field((), help="folders")
+
+    def __post_init__(self) -> None:
+        if set(self.names) - {"a", "b", "c"}:
+            raise ValueError(f"--names must be a subset of a,b,c, got {','.join(self.names)!r}")
+
+
+def test_a_tuple_field_is_one_comma_separated_option():
+    import argparse
+
+    from selfmocap.errors import UserError
+
+    parser = argparse.ArgumentParser()
+    cfg.add_options(parser, _Lists)
+    assert cfg.from_args(_Lists, parser.parse_args([])) == _Lists()
+    parsed = cfg.from_args(_Lists, parser.parse_args(["--names", "c, a,", "--folders", "x,y/z"]))
+    assert parsed == _Lists(names=("c", "a"), folders=(Path("x"), Path("y/z")))
+    text = " ".join(parser.format_help().split())
+    assert "--names {a,b,c},..." in text and "(default: a,b)" in text
+    with pytest.raises(UserError, match="--names must be a subset of a,b,c, got 'a,d'"):
+        cfg.from_args(_Lists, parser.parse_args(["--names", "a,d"]))

@@ -3,6 +3,11 @@ metadata) become command-line options, and are saved next to every output.
 
 Use :func:`field` to declare an option, :func:`add_options` to expose a dataclass on an
 ``argparse`` parser, :func:`from_args` to build it back, :func:`save_config` to write it.
+A ``tuple[X, ...]`` field (``X`` a ``Literal``, ``str``, ``int``, ``float`` or ``Path``) is one
+comma-separated option: ``--losses kpt,seg,motion``. A ``ValueError`` of a config's own checks
+(``__post_init__``) reaches the user as a one-line :class:`~selfmocap.errors.UserError`.
+
+Why this generator and not tyro: ``docs/conventions.md``, "Configuration".
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
+from selfmocap.errors import UserError
 from selfmocap.io import write_json
 
 T = TypeVar("T")
@@ -40,6 +46,23 @@ def _base_type(tp):
     if origin is typing.Literal:
         return type(typing.get_args(tp)[0])
     return tp
+
+
+def _items(tp):
+    """The element type of a ``tuple[X, ...]`` field, or None for any other type."""
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) is tuple and len(args) == 2 and args[1] is Ellipsis:
+        return args[0]
+    return None
+
+
+def comma_list(text: str) -> tuple[str, ...]:
+    """``"a, b,,c"`` -> ``("a", "b", "c")``: the items of a comma-separated option."""
+    return tuple(item.strip() for item in text.split(",") if item.strip())
+
+
+def _show(value: Any) -> str:
+    return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
 
 
 def _default(f: dataclasses.Field, instance: Any = None) -> Any:
@@ -69,11 +92,17 @@ def add_options(parser: argparse.ArgumentParser, cls: type, path: str = "", flag
         flag = f.metadata.get("flag") or "--" + (flag_prefix + f.name).replace("_", "-")
         default = _default(f, defaults)
         kwargs: dict[str, Any] = {"dest": (path + f.name).replace(".", "__"), "help": f.metadata.get("help", "")}
-        base = _base_type(tp)
+        items = _items(tp)
+        base = _base_type(tp if items is None else items)
         choices = f.metadata.get("choices")
-        if typing.get_origin(tp) is typing.Literal:
-            choices = typing.get_args(tp)
-        if base is bool:
+        if typing.get_origin(tp if items is None else items) is typing.Literal:
+            choices = typing.get_args(tp if items is None else items)
+        if items is not None:  # one comma-separated option; the config's own checks validate the items
+            convert = base if base in (int, float, Path) else str
+            kwargs["type"] = lambda text, convert=convert: tuple(convert(item) for item in comma_list(text))
+            kwargs["default"] = default
+            kwargs["metavar"] = "{" + ",".join(choices) + "},..." if choices else f.name.upper().rstrip("S") + ",..."
+        elif base is bool:
             kwargs["action"] = argparse.BooleanOptionalAction
             kwargs["default"] = default
         else:
@@ -85,13 +114,14 @@ def add_options(parser: argparse.ArgumentParser, cls: type, path: str = "", flag
                 kwargs["metavar"] = f.name.upper()
             if defaults is None and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 kwargs["required"] = True
-        if kwargs.get("default") is not None and kwargs["help"] and base is not bool:
-            kwargs["help"] += f" (default: {kwargs['default']})"
+        if kwargs.get("default") not in (None, ()) and kwargs["help"] and base is not bool:
+            kwargs["help"] += f" (default: {_show(kwargs['default'])})"
         parser.add_argument(flag, **kwargs)
 
 
 def from_args(cls: type[T], args: argparse.Namespace, path: str = "", **overrides) -> T:
-    """Build dataclass ``cls`` from parsed arguments (the inverse of :func:`add_options`)."""
+    """Build dataclass ``cls`` from parsed arguments (the inverse of :func:`add_options`); a
+    ``ValueError`` of its checks becomes a one-line ``UserError``."""
     hints = typing.get_type_hints(cls)
     values = {}
     for f in dataclasses.fields(cls):
@@ -103,7 +133,10 @@ def from_args(cls: type[T], args: argparse.Namespace, path: str = "", **override
         if hasattr(args, key):
             values[f.name] = getattr(args, key)
     values.update(overrides)
-    return cls(**values)
+    try:
+        return cls(**values)
+    except ValueError as err:
+        raise UserError(str(err)) from None
 
 
 def to_dict(config: Any) -> dict:

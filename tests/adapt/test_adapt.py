@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from selfmocap.adapt.inputs import InputConfig, chain_flow, prepare_inputs
+from selfmocap.adapt.config import CropConfig, InputConfig
+from selfmocap.adapt.inputs import chain_flow, prepare_inputs
 from selfmocap.cli import main
 from selfmocap.data import list_clips
 from selfmocap.data.predictions import read_prediction
@@ -17,7 +18,7 @@ from selfmocap.eval.evaluate import METRIC_KEYS
 
 def test_oracle_inputs_hold_no_3d_and_match_the_clip(tiny_clips):
     clip = list_clips(tiny_clips)[0]
-    inp = prepare_inputs(clip, InputConfig(inputs="oracle", pair_gap=2))
+    inp = prepare_inputs(clip, InputConfig(inputs="oracle", crop=CropConfig(pair_gap=2)))
     t = len(clip)
     assert inp.rgb_crops.shape == (t, 3, 128, 128) and inp.rgb_crops.dtype == torch.uint8
     assert inp.flow.shape == (t - 2, 96, 96, 2) and inp.masks.shape == (t, 96, 96)
@@ -95,7 +96,8 @@ def test_adapt_missing_data(tmp_path, tiny_checkpoint, capsys):
 
 @pytest.mark.parametrize("init", ["random", "gt-rotation", "gt-rotation-translation", "gt-pose"])
 def test_optimize_baseline_inits(tiny_clips, tmp_path, body, init):
-    from selfmocap.adapt.optimize import METHOD_NAMES, OptimizeConfig, initial_parameters, optimize_clip
+    from selfmocap.adapt.config import OptimizeConfig
+    from selfmocap.adapt.optimize import METHOD_NAMES, initial_parameters, optimize_clip
 
     clip = list_clips(tiny_clips)[0]
     inputs = prepare_inputs(clip, InputConfig(inputs="oracle"))

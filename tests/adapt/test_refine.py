@@ -7,8 +7,9 @@ import numpy as np
 import roma
 import torch
 
+from selfmocap.adapt.config import RefineConfig
 from selfmocap.adapt.network import to_clip_prediction
-from selfmocap.adapt.refine import RefineConfig, RefineTargets, keypoint_errors, refine_motion
+from selfmocap.adapt.refine import RefineTargets, keypoint_errors, refine_motion
 from selfmocap.geometry.camera import Camera, project
 
 

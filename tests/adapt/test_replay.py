@@ -10,10 +10,10 @@ from dataclasses import replace
 import pytest
 import torch
 
-from selfmocap.adapt.adapt import AdaptOptions, adapt_network
+from selfmocap.adapt.adapt import adapt_network
+from selfmocap.adapt.config import AdaptOptions, InputConfig, ObjectiveConfig, ReplayOptions, StepOptions
 from selfmocap.adapt.log import AdaptLog
-from selfmocap.adapt.inputs import InputConfig, prepare_inputs
-from selfmocap.adapt.objective import ObjectiveConfig
+from selfmocap.adapt.inputs import prepare_inputs
 from selfmocap.adapt.replay import ReplayError, open_replay
 from selfmocap.cli import main
 from selfmocap.data import list_clips
@@ -30,7 +30,7 @@ def setup(tiny_clips, tiny_checkpoint, body):
 
 def _adapt(setup, body, options, replay=None, log=None):
     pretrained, inputs = setup
-    net = adapt_network(copy.deepcopy(pretrained.model), body, inputs, options, ObjectiveConfig(losses="kpt"),
+    net = adapt_network(copy.deepcopy(pretrained.model), body, inputs, options, ObjectiveConfig(losses=("kpt",)),
                         pretrained.card.frame_config.heatmap_sigma, log=log, progress=None, replay=replay)
     return net.state_dict()
 
@@ -48,15 +48,15 @@ def test_replay_batches_are_seeded_and_carry_synthetic_ground_truth(tiny_train_c
 
 def test_replay_term_is_logged_finite_and_weight_zero_equals_no_replay(setup, tiny_train_clips, body):
     pretrained, _ = setup
-    base = AdaptOptions(iters=2, batch=2, lr=1e-3)
-    with_replay = replace(base, replay_data=tiny_train_clips, replay_batch=3)
-    replay = open_replay(tiny_train_clips, pretrained.card, 3, base.seed)
+    base = AdaptOptions(iters=2, step=StepOptions(batch=2, lr=1e-3))
+    with_replay = replace(base, replay=ReplayOptions(data=tiny_train_clips, batch=3))
+    replay = open_replay(tiny_train_clips, pretrained.card, 3, base.step.seed)
     log = AdaptLog()
     weighted = _adapt(setup, body, with_replay, replay, log)
     assert [r.step for r in log.rows] == [0, 1]
     assert all(r.replay is not None and math.isfinite(r.replay) and r.replay > 0 for r in log.rows)
     plain = _adapt(setup, body, base)
-    zero = _adapt(setup, body, replace(with_replay, replay_weight=0.0), replay)
+    zero = _adapt(setup, body, replace(with_replay, replay=replace(with_replay.replay, weight=0.0)), replay)
     assert all(torch.equal(plain[k], zero[k]) for k in plain)  # W = 0: exactly no replay
     assert any(not torch.equal(plain[k], weighted[k]) for k in plain)  # W = 1 moves the weights elsewhere
     # batch-norm statistics never see the replay frames (frozen: they stay the pretrained ones)
@@ -105,10 +105,10 @@ def test_bad_replay_data_is_a_one_line_error(tiny_clips, tiny_checkpoint, tmp_pa
 
 def test_replay_frames_stay_out_of_adapted_batchnorm_statistics(setup, tiny_train_clips, body):
     pretrained, _ = setup
-    options = AdaptOptions(iters=1, batch=2, lr=1e-3, batchnorm="adapt")
-    replay = open_replay(tiny_train_clips, pretrained.card, 3, options.seed)
+    options = AdaptOptions(iters=1, step=StepOptions(batch=2, lr=1e-3, batchnorm="adapt"))
+    replay = open_replay(tiny_train_clips, pretrained.card, 3, options.step.seed)
     plain = _adapt(setup, body, options)
-    replayed = _adapt(setup, body, replace(options, replay_data=tiny_train_clips), replay)
+    replayed = _adapt(setup, body, replace(options, replay=ReplayOptions(data=tiny_train_clips)), replay)
     start = pretrained.model.state_dict()
     stats = [k for k in start if "running" in k]
     assert any(not torch.equal(start[k], plain[k]) for k in stats)  # the test frames moved them

@@ -163,7 +163,7 @@ def test_each_input_gets_the_capture_config_of_selfmocap_capture(tmp_path):
     from selfmocap.batch.config import BatchConfig
     from selfmocap.batch.manifest import BatchInput
     from selfmocap.batch.run import capture_config
-    from selfmocap.capture.pipeline import CaptureConfig
+    from selfmocap.capture.config import CaptureConfig
     from selfmocap.cli import build_parser
 
     flags = ["--iters", "7", "--smoothing", "strong", "--no-overlay", "--fps", "12", "--losses", "kpt,seg",

@@ -14,8 +14,8 @@ import cv2
 import pytest
 
 from selfmocap.adapt.adapt import adapt_network
-from selfmocap.adapt.inputs import InputConfig, prepare_inputs
-from selfmocap.adapt.objective import ObjectiveConfig
+from selfmocap.adapt.config import AdaptOptions, InputConfig, ObjectiveConfig, StepOptions
+from selfmocap.adapt.inputs import prepare_inputs
 from selfmocap.adapt.network import predict_clip
 from selfmocap.bench.run import QUICK, _adapt_options, _ErrorCurve, combine_results, figure3_curves, figure4, redraw_figure4, write_outputs
 from selfmocap.data.clip import list_clips
@@ -61,7 +61,7 @@ def test_figure4_from_predictions_and_redrawn_by_combine(tiny_clips, tiny_checkp
         inputs[split] = [prepare_inputs(c, InputConfig(inputs="estimated")) for c in clips[split]]
         net = copy.deepcopy(pretrained.model)
         if split == "shift":
-            adapt_network(net, body, inputs[split], replace(_adapt_options(QUICK), iters=2, batch=2), ObjectiveConfig(losses="kpt"), sigma, progress=None)
+            adapt_network(net, body, inputs[split], AdaptOptions(iters=2, step=StepOptions(batch=2)), ObjectiveConfig(losses=("kpt",)), sigma, progress=None)
         preds[split] = {"pretrained": {i.clip_id: predict_clip(pretrained.model, body, i, sigma) for i in inputs[split]},
                         "pretrained+self-sup": {i.clip_id: predict_clip(net, body, i, sigma) for i in inputs[split]}}
         for method, by_clip in preds[split].items():

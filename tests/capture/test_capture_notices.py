@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from selfmocap.adapt.config import CropConfig
 from selfmocap.body.names import KEYPOINT_NAMES
 from selfmocap.capture import pipeline
 from selfmocap.capture.summary import CaptureTimings
@@ -29,7 +30,7 @@ def notices(monkeypatch, tmp_path, detected, adapt: bool = True) -> str:
 
     monkeypatch.setattr(pipeline, "crop_squares", stop)  # the first step after the notices
     config = SimpleNamespace(source=SimpleNamespace(), video=str(tmp_path / "clip.mp4"),
-                             capture=SimpleNamespace(adapt=adapt, margin=0.2, box_smoothing=0.0, pair_gap=2))
+                             capture=SimpleNamespace(adapt=adapt, crop=CropConfig(box_smoothing=0)))
     reader = SimpleNamespace(info=SimpleNamespace(num_frames=t_count, size=(64, 48)))
     printed = []
     monkeypatch.setattr("builtins.print", lambda *a, **k: printed.append(" ".join(map(str, a))))

@@ -7,7 +7,8 @@ import roma
 import torch
 
 from selfmocap.geometry.camera import reprojection_error
-from selfmocap.capture.pipeline import CaptureOptions, fill_missing, iterations, segments
+from selfmocap.capture.config import CaptureOptions
+from selfmocap.capture.pipeline import fill_missing, iterations, segments
 from selfmocap.capture.smoothing import (
     MotionParams,
     blend_params,
@@ -90,7 +91,7 @@ def test_iterations_schedule():
     opts = CaptureOptions()
     assert iterations(opts, 0) == 0
     assert iterations(opts, 10) == opts.min_iters
-    assert iterations(opts, 1000) == int(np.ceil(opts.epochs * 1000 / opts.batch))
+    assert iterations(opts, 1000) == int(np.ceil(opts.epochs * 1000 / opts.step.batch))
     assert iterations(CaptureOptions(iters=7), 1000) == 7
     assert iterations(CaptureOptions(adapt=False), 1000) == 0
 

@@ -13,7 +13,6 @@ import torch
 
 from selfmocap.export.world import (
     GroundPlane,
-    WorldOptions,
     fit_ground,
     foot_contacts,
     foot_lock_offsets,
@@ -26,6 +25,7 @@ from selfmocap.export.world import (
     reprojection_shift,
     world_from_camera,
 )
+from selfmocap.export.config import WorldOptions
 from selfmocap.geometry.camera import Camera, project, project_camera_space
 
 

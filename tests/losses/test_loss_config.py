@@ -1,27 +1,13 @@
-"""Loss weights: typed config, CLI round trip, weighted total."""
+"""Loss weights and names: one name per weight and term, the weighted total."""
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import fields
 
 import pytest
 import torch
 
-from selfmocap import config as cfg
-from selfmocap.adapt.objective import ObjectiveConfig
-from selfmocap.losses import SelfSupervisedLossWeights, SelfSupervisedTerms
-
-
-def test_cli_round_trip():
-    parser = argparse.ArgumentParser()
-    cfg.add_options(parser, ObjectiveConfig)
-    args = parser.parse_args(["--weight-motion", "0.25", "--segmentation-form", "distance_map"])
-    config = cfg.from_args(ObjectiveConfig, args)
-    assert config.weights == SelfSupervisedLossWeights(motion=0.25)
-    assert config.segmentation_form == "distance_map" and config.segmentation_downsample == 2
-    assert cfg.to_dict(config)["weights"]["motion"] == 0.25
-    with pytest.raises(SystemExit):
-        parser.parse_args(["--segmentation-form", "nope"])
+from selfmocap.losses import LOSS_FIELDS, LOSS_NAMES, SelfSupervisedLossWeights, SelfSupervisedTerms
 
 
 def test_total_and_names():
@@ -32,6 +18,6 @@ def test_total_and_names():
     assert torch.equal(terms.stacked(), torch.tensor([1.0, 2.0, 4.0, 8.0]))
 
 
-def test_bad_downsample():
-    with pytest.raises(ValueError, match="downsample"):
-        ObjectiveConfig(segmentation_downsample=0)
+def test_every_loss_name_names_a_weight_and_a_term():
+    assert tuple(LOSS_FIELDS) == LOSS_NAMES == ("kpt", "seg", "motion", "world3d")
+    assert tuple(LOSS_FIELDS.values()) == SelfSupervisedTerms.names() == tuple(f.name for f in fields(SelfSupervisedLossWeights))

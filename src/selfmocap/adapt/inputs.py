@@ -17,33 +17,19 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
 from scipy.ndimage import uniform_filter1d
 
-from selfmocap.config import field
+from selfmocap.adapt.config import CropConfig, InputConfig
 from selfmocap.cues.degrade import noisy_segmentation
 from selfmocap.cues.detector import MIN_VISIBLE_KEYPOINTS, detector_keypoints
-from selfmocap.data.clip import Clip
+from selfmocap.data.clip import Clip, list_clips
+from selfmocap.errors import UserError
 from selfmocap.geometry.crop import CropBox, crop_image, square_box
-
-
-@dataclass(frozen=True)
-class InputConfig:
-    """Which 2D measurements a method sees, and how crops are made from them."""
-
-    inputs: Literal["oracle", "estimated"] = field(
-        "estimated", help="2D inputs: ground-truth keypoints/masks/flow ('oracle') or noisy keypoints, degraded masks and DIS flow ('estimated')"
-    )
-    keypoint_noise: float = field(0.015, help="estimated inputs: keypoint noise std, fraction of the person's extent")
-    keypoint_dropout: float = field(0.08, help="estimated inputs: probability that a visible keypoint is missed")
-    noise_seed: int = field(0, help="seed of the simulated detector and segmenter errors")
-    margin: float = field(0.2, help="crop margin on each side, fraction of the keypoint extent")
-    box_smoothing: int = field(5, help="frames in the moving average of crop centres and sides (1: off)")
-    pair_gap: int = field(2, help="frames between the two frames of a motion-loss pair (optical flow t -> t+gap)")
 
 
 @dataclass(frozen=True)
@@ -119,7 +105,7 @@ def _smooth(values: np.ndarray, window: int) -> np.ndarray:
     return values if window <= 1 else uniform_filter1d(values, size=window, axis=0, mode="nearest")
 
 
-def crop_squares(keypoints: np.ndarray, mask_points, config: InputConfig, frame_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+def crop_squares(keypoints: np.ndarray, mask_points, config: CropConfig, frame_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Smoothed square person boxes of T frames: centres (T, 2) and sides (T,), frame pixels.
 
     From the visible input keypoints of each frame; where fewer than 3 are visible, from
@@ -231,11 +217,20 @@ def world_landmarks(frames: list[np.ndarray], progress: str | None = None) -> np
     return out
 
 
+def read_clips(data: Path, body=None) -> list[Clip]:
+    """The clips under ``--data`` (:func:`~selfmocap.data.clip.list_clips`), a missing or unusable
+    folder as a one-line ``UserError``."""
+    try:
+        return list_clips(data, body=body)
+    except (FileNotFoundError, ValueError) as err:
+        raise UserError(str(err)) from None
+
+
 def prepare_inputs(clip: Clip, config: InputConfig, crop_size: int = 128, world: bool = False) -> ClipInputs:
     """Build a clip's :class:`ClipInputs` from its frames and 2D annotations only (and, with
     ``world``, mediapipe's 3D world landmarks computed from its RGB frames)."""
     t_count = len(clip)
-    gap = min(config.pair_gap, max(t_count - 1, 1))
+    gap = min(config.crop.pair_gap, max(t_count - 1, 1))
     frames = [clip.rgb(t) for t in range(t_count)]
     h, w = frames[0].shape[:2]
     estimated = config.inputs == "estimated"
@@ -252,7 +247,7 @@ def prepare_inputs(clip: Clip, config: InputConfig, crop_size: int = 128, world:
         masks = [clip.input_mask(t) for t in range(t_count)]
     else:
         masks = [noisy_segmentation(clip.mask(t), seg_rng) for t in range(t_count)]
-    centres, sides = crop_squares(keypoints, lambda t: mask_pixels(masks[t]), config, (w, h))
+    centres, sides = crop_squares(keypoints, lambda t: mask_pixels(masks[t]), config.crop, (w, h))
     if t_count < 2:
         flow, valid = np.zeros((0, h, w, 2), np.float32), np.zeros((0, h, w), bool)
     elif config.inputs == "oracle":

@@ -13,14 +13,15 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from selfmocap.adapt.config import ObjectiveConfig
 from selfmocap.adapt.inputs import ClipInputs
 from selfmocap.body.retarget import pose_limit_violation
 from selfmocap.body.model import BodyModel
-from selfmocap.config import field
 from selfmocap.geometry.camera import Camera, project, to_camera_space
 from selfmocap.losses import (
-    SegmentationForm,
-    SelfSupervisedLossWeights,
+    LOSS_FIELDS,
+    LOSS_NAMES,
+    LossName,
     SelfSupervisedTerms,
     keypoint_reprojection_loss,
     motion_reprojection_loss,
@@ -29,31 +30,6 @@ from selfmocap.losses import (
     world_keypoint_loss,
 )
 from selfmocap.render.visibility import vertex_visibility
-
-LOSS_NAMES = ("kpt", "seg", "motion", "world3d")
-
-
-@dataclass(frozen=True)
-class ObjectiveConfig:
-    """Which self-supervised losses are on, their weights, and the pose prior."""
-
-    losses: str = field("kpt,seg,motion", help="comma-separated self-supervised losses: kpt (Eq. 4), seg (Eq. 5), motion (section 3.1), "
-                        "world3d (mediapipe's 3D world landmarks, aligned up to a similarity; not in the paper)")
-    weights: SelfSupervisedLossWeights = field(default_factory=SelfSupervisedLossWeights, help="loss weights", prefix="weight-")
-    prior: float = field(0.1, help="weight of the joint-limit pose prior (0: off; SMPL: through Anny's bones, docs/smpl.md)")
-    segmentation_form: SegmentationForm = field("chamfer", help="'chamfer': Eq. 5 point sets; 'distance_map': Eq. 6-7 thresholded distance maps")
-    segmentation_downsample: int = field(2, help="segmentation loss resolution divisor (the paper: 2, half resolution)")
-
-    def __post_init__(self) -> None:
-        if self.segmentation_downsample < 1:
-            raise ValueError(f"segmentation_downsample must be >= 1, got {self.segmentation_downsample}")
-
-    def enabled(self) -> frozenset[str]:
-        names = frozenset(n.strip() for n in self.losses.split(",") if n.strip())
-        unknown = names - set(LOSS_NAMES)
-        if unknown or not names:
-            raise ValueError(f"--losses must be a comma-separated subset of {','.join(LOSS_NAMES)}, got {self.losses!r}")
-        return names
 
 
 @dataclass(frozen=True)
@@ -103,34 +79,31 @@ def self_supervised_objective(
     faces: np.ndarray,
 ) -> tuple[torch.Tensor, SelfSupervisedTerms]:
     """Total loss and its terms for 2B frames: pose (2B, J, 3, 3), shape (2B, S), full-frame cameras."""
-    enabled = config.enabled()
+    enabled = config.losses
     out = body(pose, shape)
     zero = out.vertices.sum() * 0.0
+    losses: dict[LossName, torch.Tensor] = dict.fromkeys(LOSS_NAMES, zero)
     det = batch.detected.to(out.vertices.dtype)
     conf = batch.keypoints[..., 2] * det[:, None]
-    kpt = (
-        keypoint_reprojection_loss(out.keypoints, camera, batch.keypoints[..., :2], conf, scale=batch.side)
-        if "kpt" in enabled else zero
-    )
-    seg = motion = zero
+    if "kpt" in enabled:
+        losses["kpt"] = keypoint_reprojection_loss(out.keypoints, camera, batch.keypoints[..., :2], conf, scale=batch.side)
     if "seg" in enabled or "motion" in enabled:
         visible = visibility(out.vertices, camera, faces)
         visible &= batch.detected[:, None]
         points = project(out.vertices, camera)
         if "seg" in enabled:
             seg_loss = segmentation_chamfer_loss if config.segmentation_form == "chamfer" else segmentation_distance_map_loss
-            seg = seg_loss(points, batch.masks, visible, downsample=config.segmentation_downsample, scale=batch.side)
+            losses["seg"] = seg_loss(points, batch.masks, visible, downsample=config.segmentation_downsample, scale=batch.side)
         if "motion" in enabled:
             b = len(batch.t)
             cam_t, cam_t1 = camera.index(slice(0, b)), camera.index(slice(b, 2 * b))
-            motion = motion_reprojection_loss(
+            losses["motion"] = motion_reprojection_loss(
                 out.vertices[:b], out.vertices[b:], cam_t, cam_t1, batch.flow, visible[:b] & batch.detected[b:, None],
                 batch.flow_valid, scale=batch.side[:b],
             )
-    world3d = zero
     if "world3d" in enabled and batch.world is not None:
-        world3d = world_keypoint_loss(out.keypoints, batch.world[..., :3], batch.world[..., 3] * det[:, None])
-    terms = SelfSupervisedTerms(keypoint=kpt, segmentation=seg, motion=motion, world3d=world3d)
+        losses["world3d"] = world_keypoint_loss(out.keypoints, batch.world[..., :3], batch.world[..., 3] * det[:, None])
+    terms = SelfSupervisedTerms(**{LOSS_FIELDS[name]: value for name, value in losses.items()})
     total = terms.total(config.weights)
     if config.prior > 0:
         total = total + config.prior * pose_limit_violation(body, pose).mean()

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field as dc_field
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import roma
@@ -28,40 +26,23 @@ import torch
 from tqdm import tqdm
 
 from selfmocap import config as cfg
+from selfmocap.adapt.config import Init, OptimizeConfig
 from selfmocap.adapt.log import AdaptLog
-from selfmocap.adapt.inputs import ClipInputs, InputConfig, prepare_inputs
+from selfmocap.adapt.inputs import ClipInputs, prepare_inputs, read_clips
 from selfmocap.adapt.network import to_clip_prediction
-from selfmocap.adapt.objective import ObjectiveConfig, pair_batch, self_supervised_objective
-from selfmocap.body import BodyModelConfig
+from selfmocap.adapt.objective import pair_batch, self_supervised_objective
 from selfmocap.body.model import BodyModel
-from selfmocap.data.clip import Clip, clips_body_model, list_clips
-from selfmocap.data.predictions import write_prediction, write_run_info
+from selfmocap.data.clip import Clip, clips_body_model
+from selfmocap.data.predictions import check_predictions_out, write_prediction, write_run_info
 from selfmocap.geometry.camera import Camera, back_project, euler_to_rotmat
 from selfmocap.models.network import fixed_depth_camera
 
-Init = Literal["random", "gt-rotation", "gt-rotation-translation", "gt-pose"]
 METHOD_NAMES = {
     "random": "optimization",
     "gt-rotation": "optimization+gt-R",
     "gt-rotation-translation": "optimization+gt-R+gt-T",
     "gt-pose": "optimization+gt-pose",
 }
-
-
-@dataclass(frozen=True)
-class OptimizeConfig:
-    data: Path = cfg.field(help="folder of clips (the synthetic format)")
-    out: Path = cfg.field(help="predictions folder to write")
-    init: Init = cfg.field("random", help="initialisation: random, or with ground-truth rotation / rotation+translation / pose")
-    iters: int = cfg.field(200, help="gradient steps per clip (each on --batch frame pairs)")
-    lr: float = cfg.field(0.02, help="Adam learning rate of the per-frame parameters")
-    batch: int = cfg.field(8, help="frame pairs per step")
-    depth: float = cfg.field(4.0, help="fixed root depth D0 of the camera (metres), as the network's")
-    seed: int = cfg.field(0, help="seed of the random initialisation and pair sampling")
-    vertices: bool = cfg.field(False, help="also write per-frame vertices")
-    objective: ObjectiveConfig = dc_field(default_factory=ObjectiveConfig)
-    input: InputConfig = dc_field(default_factory=InputConfig)
-    body: BodyModelConfig = dc_field(default_factory=BodyModelConfig)
 
 
 class FrameParameters(torch.nn.Module):
@@ -156,12 +137,14 @@ def optimize_clip(clip: Clip, inputs: ClipInputs, body, config: OptimizeConfig, 
 
 
 def run_optimize(config: OptimizeConfig) -> Path:
+    """``selfmocap optimize``; bad inputs (clips, ``--out``) are one-line ``UserError``s before any work."""
     started = time.perf_counter()
-    clips = list_clips(config.data, body=config.body)
+    clips = read_clips(config.data, body=config.body)
+    check_predictions_out(config.out)
     body = config.body.load(clips_body_model(clips, config.data), f"the clips of {config.data}")
     log = AdaptLog()
     for clip in clips:
-        inputs = prepare_inputs(clip, config.input, world="world3d" in config.objective.enabled())
+        inputs = prepare_inputs(clip, config.input, world="world3d" in config.objective.losses)
         write_prediction(config.out, clip.meta.clip_id, optimize_clip(clip, inputs, body, config, log))
     log.write(config.out)
     write_run_info(config.out, METHOD_NAMES[config.init], init=config.init, config=cfg.to_dict(config),

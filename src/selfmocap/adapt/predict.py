@@ -3,36 +3,27 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field as dc_field
 from pathlib import Path
 
 from tqdm import tqdm
 
 from selfmocap import config as cfg
-from selfmocap.adapt.inputs import InputConfig, prepare_inputs
+from selfmocap.adapt.config import PredictConfig
+from selfmocap.adapt.inputs import prepare_inputs, read_clips
 from selfmocap.adapt.network import predict_clip
-from selfmocap.body import BodyModelConfig
-from selfmocap.data.clip import list_clips
-from selfmocap.data.predictions import write_prediction, write_run_info
+from selfmocap.data.predictions import check_predictions_out, write_prediction, write_run_info
 from selfmocap.models.pretrained import checkpoint_body, load_pretrained
 
 
-@dataclass(frozen=True)
-class PredictConfig:
-    data: Path = cfg.field(help="folder of clips (the synthetic format)")
-    out: Path = cfg.field(help="predictions folder to write")
-    checkpoint: Path | None = cfg.field(None, help="pretrained network (default: the shipped checkpoint)")
-    vertices: bool = cfg.field(False, help="also write per-frame vertices")
-    input: InputConfig = dc_field(default_factory=InputConfig)
-    body: BodyModelConfig = dc_field(default_factory=BodyModelConfig)
-
-
 def run_predict(config: PredictConfig) -> Path:
+    """``selfmocap predict``; bad inputs (clips, checkpoint, ``--out``) are one-line ``UserError``s before any work."""
     started = time.perf_counter()
+    clips = read_clips(config.data, body=config.body)
     pretrained = load_pretrained(config.checkpoint)
+    check_predictions_out(config.out)
     body = checkpoint_body(pretrained.card, config.body, f"checkpoint {config.checkpoint or 'shipped'}")
     sigma = pretrained.card.frame_config.heatmap_sigma
-    for clip in tqdm(list_clips(config.data, body=config.body), desc="predict", unit="clip"):
+    for clip in tqdm(clips, desc="predict", unit="clip"):
         inputs = prepare_inputs(clip, config.input, pretrained.card.network_config.input_size)
         write_prediction(config.out, inputs.clip_id, predict_clip(pretrained.model, body, inputs, sigma, vertices=config.vertices))
     write_run_info(config.out, "pretrained", config=cfg.to_dict(config), checkpoint=str(config.checkpoint or "shipped"),

@@ -31,35 +31,14 @@ from tqdm import tqdm
 
 from selfmocap.body.model import BodyModel
 from selfmocap.body.retarget import pose_limit_violation
-from selfmocap.config import field
 from selfmocap.data.predictions import ClipPrediction
 from selfmocap.geometry.camera import Camera, project, reprojection_error, to_camera_space
 from selfmocap.losses import keypoint_reprojection_loss, segmentation_chamfer_loss, world_keypoint_loss
 from selfmocap.losses.world3d import REFERENCE_LENGTH
+from selfmocap.adapt.config import RefineConfig
 from selfmocap.adapt.network import to_clip_prediction
 from selfmocap.adapt.objective import visibility
 from selfmocap.adapt.optimize import FrameParameters
-
-
-@dataclass(frozen=True)
-class RefineConfig:
-    """The final per-frame fit: schedule and the weight of each term."""
-
-    steps: int = field(20, help="refinement: Adam steps per window of frames (0: off)")
-    window: int = field(32, help="refinement: frames fitted together (bounds memory)")
-    lr: float = field(0.03, help="refinement: Adam learning rate of the per-frame parameters")
-    keypoint: float = field(1.0, help="refinement: weight of the keypoint re-projection term (squared crop sides)")
-    segmentation: float = field(0.1, help="refinement: weight of the segmentation Chamfer term (0: off)")
-    seg_every: int = field(10, help="refinement: the segmentation term every this many steps (it costs several keypoint steps)")
-    world3d: float = field(1.0, help="refinement: weight of the aligned 3D term against mediapipe's world landmarks (0: off)")
-    smooth: float = field(0.3, help="refinement: weight of the squared camera-space keypoint acceleration (units of 2 m)")
-    anchor: float = field(0.002, help="refinement: weight of the squared distance of bone rotations to the adapted ones")
-    prior: float = field(0.1, help="refinement: weight of the joint-limit pose prior")
-
-    def __post_init__(self) -> None:
-        if self.steps < 0 or self.window < 1 or self.seg_every < 1:
-            raise ValueError(f"refinement needs steps >= 0, window >= 1 and seg_every >= 1, got {self.steps}, "
-                             f"{self.window}, {self.seg_every}")
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,14 @@ import torch
 
 from selfmocap.body.model import BodyModel
 from selfmocap.data.frames import FrameBatch, FrameDataset, collate_frames
+from selfmocap.errors import UserError
 from selfmocap.models.pretrained import ModelCard
 from selfmocap.training.losses import LossTerms, LossWeights
 from selfmocap.training.pretrain import supervised_batch_losses
 
 
-class ReplayError(ValueError):
-    """Unusable ``--replay-data`` (the CLI shows it as a one-line error)."""
+class ReplayError(UserError):
+    """Unusable ``--replay-data`` (a one-line error)."""
 
 
 @dataclass

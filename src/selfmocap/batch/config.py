@@ -11,7 +11,7 @@ import typing
 from pathlib import Path
 
 from selfmocap import config as cfg
-from selfmocap.capture.pipeline import CaptureConfig
+from selfmocap.capture.config import CaptureConfig
 
 #: Memory a Ray task declares by default, GiB: capture peaks at about 1.7 GiB whatever the video's
 #: length (docs/capture.md, "Speed and memory"), plus headroom.

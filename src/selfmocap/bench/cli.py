@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from selfmocap import config as cfg
 from selfmocap.cli import Command
@@ -11,7 +10,7 @@ from selfmocap.errors import UserError
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
-    from selfmocap.bench.run import BenchConfig
+    from selfmocap.bench.config import BenchConfig
 
     cfg.add_options(parser, BenchConfig)
     parser.add_argument("--real-motion-variant", dest="real_motion_variant", action="append", metavar="NAME=LOSSES",
@@ -20,27 +19,23 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from selfmocap.bench.run import BenchConfig, combine_results, format_tables, run_bench
-    from selfmocap.models.pretrained import CheckpointError, load_pretrained
+    from selfmocap.bench.config import BenchConfig
+    from selfmocap.bench.run import combine_results, format_tables, run_bench
 
     config = cfg.from_args(BenchConfig, args)
     if config.combine and config.real_motion.motions is not None:
         from selfmocap.bench.real_motion import combine_real_motion, format_real_motion
 
-        print(format_real_motion(combine_real_motion([Path(f) for f in config.combine.split(",") if f], config.out)))
+        print(format_real_motion(combine_real_motion(list(config.combine), config.out)))
         print(f"combined real-motion tables in {config.out}")
         return 0
     if config.combine:
         try:
-            print(format_tables(combine_results([Path(f) for f in config.combine.split(",") if f], config.out)))
+            print(format_tables(combine_results(list(config.combine), config.out)))
         except (FileNotFoundError, ValueError) as err:
             raise UserError(str(err)) from None
         print(f"combined tables and figures in {config.out}")
         return 0
-    try:
-        load_pretrained(config.checkpoint)
-    except CheckpointError as err:
-        raise UserError(str(err)) from None
     if config.real_motion.motions is not None:
         return _run_real_motion(config, args.real_motion_variant)
     if args.real_motion_variant:
@@ -53,7 +48,8 @@ def _run(args: argparse.Namespace) -> int:
 def _run_real_motion(config, variant_specs: list[str] | None) -> int:
     from dataclasses import replace
 
-    from selfmocap.bench.real_motion import QUICK, RealMotionOptions, ObjectiveVariant, format_real_motion, run_real_motion
+    from selfmocap.bench.config import ObjectiveVariant, RealMotionOptions
+    from selfmocap.bench.real_motion import QUICK, format_real_motion, run_real_motion
 
     options = config.real_motion
     if variant_specs:

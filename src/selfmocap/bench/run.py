@@ -25,21 +25,20 @@ import json
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from selfmocap import config as cfg
 from selfmocap import io as files
-from selfmocap.adapt.adapt import AdaptOptions, adapt_network
-from selfmocap.adapt.inputs import ClipInputs, InputConfig, prepare_inputs
+from selfmocap.adapt.adapt import adapt_network
+from selfmocap.adapt.config import AdaptOptions, InputConfig, ObjectiveConfig, OptimizeConfig, StepOptions
+from selfmocap.adapt.inputs import ClipInputs, prepare_inputs
 from selfmocap.adapt.network import predict_clip
-from selfmocap.adapt.objective import ObjectiveConfig
-from selfmocap.adapt.optimize import METHOD_NAMES, OptimizeConfig, optimize_clip
+from selfmocap.adapt.optimize import METHOD_NAMES, optimize_clip
 from selfmocap.adapt.replay import open_replay
-from selfmocap.bench.real_motion import RealMotionOptions, write_results
+from selfmocap.bench.config import BenchConfig
+from selfmocap.bench.real_motion import write_results
 from selfmocap.body import load_body_model
 from selfmocap.data.clip import Clip, list_clips
 from selfmocap.data.predictions import ClipPrediction, prediction_path, read_prediction, write_prediction
@@ -47,20 +46,6 @@ from selfmocap.eval.decompose import PART_KEYS, clip_error_parts, summarise_part
 from selfmocap.eval.evaluate import clip_errors, summarise
 from selfmocap.models.pretrained import load_pretrained
 from selfmocap.synth.run import SynthConfig, generate
-
-
-@dataclass(frozen=True)
-class BenchConfig:
-    out: Path = cfg.field(help="folder for data, predictions, tables and figures")
-    quick: bool = cfg.field(False, help="a few small clips and short runs (smoke check, under 10 minutes)")
-    checkpoint: Path | None = cfg.field(None, help="pretrained network (default: the shipped checkpoint)")
-    seed: int = cfg.field(100, help="seed of the bench's synthetic clips (disjoint from the model card's)")
-    workers: int = cfg.field(2, help="synth worker processes")
-    inputs: Literal["both", "oracle", "estimated"] = cfg.field(
-        "both", help="which input mode's rows to compute; run the two halves at once (two processes or machines) and join them with --combine")
-    combine: str | None = cfg.field(None, help="instead of running: join the results of bench folders A,B (comma-separated; same scale, seed, checkpoint) into --out")
-    real_motion: RealMotionOptions = cfg.field(default_factory=RealMotionOptions, prefix="real-motion-",
-                                               help="the real-motion table (bench/real_motion.py), run instead of the paper's tables when --real-motion is given")
 
 
 @dataclass(frozen=True)
@@ -85,12 +70,12 @@ FULL = Scale(clips=8, frames=30, adapt_iters=AdaptOptions.iters, optimize_iters=
 GUARD_DEFAULT = "self-sup (frozen BN, prior 0.1)"
 GUARD_COLUMNS = ("per_joint_mm", "surface_mm")
 MODES = ("oracle", "estimated")
-FIGURE3_LOSSES = (("Lk", "kpt"), ("Lk+Ls", "kpt,seg"), ("Lk+Ls+Lm", "kpt,seg,motion"))
+FIGURE3_LOSSES = (("Lk", ("kpt",)), ("Lk+Ls", ("kpt", "seg")), ("Lk+Ls+Lm", ("kpt", "seg", "motion")))
 
 
 def _adapt_options(scale: Scale) -> AdaptOptions:
     """Every adaptation of the bench: the defaults, at the scale's step count and batch."""
-    return AdaptOptions(iters=scale.adapt_iters, batch=scale.batch)
+    return AdaptOptions(iters=scale.adapt_iters, step=StepOptions(batch=scale.batch))
 
 
 def _scores(clips: list[Clip], preds: dict[str, ClipPrediction], body) -> dict:
@@ -117,8 +102,8 @@ def run_bench(config: BenchConfig) -> dict:
     started = time.perf_counter()
     scale = QUICK if config.quick else FULL
     out = config.out
-    out.mkdir(parents=True, exist_ok=True)
     pretrained = load_pretrained(config.checkpoint)
+    out.mkdir(parents=True, exist_ok=True)
     sigma = pretrained.card.frame_config.heatmap_sigma
     body = load_body_model()
     data = {}
@@ -208,10 +193,10 @@ def drift_guard_rows(pretrained, body, clips, inputs, options: AdaptOptions, rep
     """Scores of the adaptation with one guard changed from the defaults: batch norm re-estimated on
     the test frames, no prior, and replay of supervised synthetic training batches."""
     variants = {
-        "--batchnorm adapt": (replace(options, batchnorm="adapt"), ObjectiveConfig(), None),
+        "--batchnorm adapt": (replace(options, step=replace(options.step, batchnorm="adapt")), ObjectiveConfig(), None),
         "--prior 0": (options, ObjectiveConfig(prior=0.0), None),
-        "+ replay": (replace(options, replay_data=replay_data), ObjectiveConfig(),
-                     open_replay(replay_data, pretrained.card, options.replay_batch, options.seed)),
+        "+ replay": (replace(options, replay=replace(options.replay, data=replay_data)), ObjectiveConfig(),
+                     open_replay(replay_data, pretrained.card, options.replay.batch, options.step.seed)),
     }
     rows = {}
     for name, (opts, objective, replay) in variants.items():

@@ -13,7 +13,7 @@ from selfmocap.cli import Command
 
 
 def _configure_capture(parser: argparse.ArgumentParser) -> None:
-    from selfmocap.capture.pipeline import CaptureConfig
+    from selfmocap.capture.config import CaptureConfig
 
     parser.add_argument("video", type=Path, metavar="VIDEO", help="video file (mp4, avi, mov, webm, ...) or folder of images")
     cfg.add_options(parser, CaptureConfig)
@@ -37,7 +37,8 @@ def sigterm_as_interrupt():
 
 
 def _run_capture(args: argparse.Namespace) -> int:
-    from selfmocap.capture.pipeline import CaptureConfig, run_capture
+    from selfmocap.capture.config import CaptureConfig
+    from selfmocap.capture.pipeline import run_capture
 
     config = cfg.from_args(CaptureConfig, args, video=args.video)
     with sigterm_as_interrupt():
@@ -47,13 +48,14 @@ def _run_capture(args: argparse.Namespace) -> int:
 
 
 def _configure_demo(parser: argparse.ArgumentParser) -> None:
-    from selfmocap.capture.demo import DemoConfig
+    from selfmocap.capture.config import DemoConfig
 
     cfg.add_options(parser, DemoConfig)
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from selfmocap.capture.demo import DemoConfig, run_demo
+    from selfmocap.capture.config import DemoConfig
+    from selfmocap.capture.demo import run_demo
 
     with sigterm_as_interrupt():
         run_demo(cfg.from_args(DemoConfig, args))

@@ -11,31 +11,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal
-
-from selfmocap import config as cfg
+from selfmocap.capture.config import CaptureConfig, CaptureOptions, DemoConfig
 from selfmocap.capture.video import write_video
 from selfmocap.io import write_json
 
-#: Seed of the demo clip: not 0 (training, test and shift splits, model card), not 7
-#: (development splits used to choose adaptation settings).
-DEMO_SEED = 2026
-
-
-@dataclass(frozen=True)
-class DemoConfig:
-    out: Path = cfg.field(Path("out/demo"), help="folder for the clip, its video and the capture result")
-    json: Path | None = cfg.field(None, help="also write the scores as JSON (the evaluate format, one object per result)")
-    split: Literal["test", "shift"] = cfg.field("test", help="synthetic distribution the held-out clip is drawn from")
-    frames: int = cfg.field(60, help="frames in the clip (30 fps)")
-    size: int = cfg.field(384, help="frame width and height of the rendered video, pixels")
-    seed: int = cfg.field(DEMO_SEED, help="seed of the clip (the default is used by no training or tuning run)")
-
 
 def run_demo(config: DemoConfig) -> dict:
-    from selfmocap.capture.pipeline import CaptureConfig, CaptureOptions, run_capture
+    from selfmocap.capture.pipeline import run_capture
     from selfmocap.data.clip import Clip
     from selfmocap.eval.evaluate import evaluate, format_table
     from selfmocap.synth.run import SynthConfig, generate

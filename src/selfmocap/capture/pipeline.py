@@ -31,9 +31,8 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field as dc_field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
 
 import cv2
 import numpy as np
@@ -42,27 +41,25 @@ import torch
 from tqdm import tqdm
 
 from selfmocap import config as cfg
-from selfmocap.adapt.adapt import AdaptOptions, adapt_network
+from selfmocap.adapt.adapt import adapt_network
+from selfmocap.adapt.config import AdaptOptions
 from selfmocap.adapt.log import AdaptLog
 from selfmocap.adapt.inputs import (
-    InputConfig,
     build_inputs,
     crop_squares,
     mask_pixels,
     pair_flow,
 )
 from selfmocap.adapt.network import predict_clip, to_clip_prediction
-from selfmocap.adapt.objective import ObjectiveConfig
-from selfmocap.adapt.refine import RefineConfig, RefineTargets, keypoint_errors, refine_motion, video_shape
-from selfmocap.body import BodyModelConfig
+from selfmocap.adapt.refine import RefineTargets, keypoint_errors, refine_motion, video_shape
 from selfmocap.body.names import KEYPOINT_NAMES
+from selfmocap.capture.config import CaptureConfig, CaptureOptions, SourceOptions
 from selfmocap.cues.mediapipe import KEYPOINT_CONFIDENCE_THRESHOLD
 from selfmocap.capture.summary import CaptureSummary, CaptureTimings, ReprojectionSummary, SmoothingSummary
 from selfmocap.cues.detector import MIN_VISIBLE_KEYPOINTS
 from selfmocap.capture.smoothing import (
     SIGMA_FRAMES,
     MotionParams,
-    SmoothingLevel,
     blend_params,
     jitter_mm,
     smooth_within_tolerance,
@@ -70,7 +67,6 @@ from selfmocap.capture.smoothing import (
 from selfmocap.errors import UserError
 from selfmocap.data.predictions import ClipPrediction, write_prediction, write_run_info
 from selfmocap.export.motion import format_frame_ranges, frame_ranges
-from selfmocap.export.world import WorldOptions
 from selfmocap.geometry.camera import Camera, camera_oriented, project
 
 #: Frames per body-model call on whole-video arrays (memory stays bounded for long videos).
@@ -78,55 +74,6 @@ CHUNK = 128
 
 #: Files whose presence marks a folder as holding a capture result.
 RESULT_MARKERS = ("motion.npz", "run.json")
-
-
-@dataclass(frozen=True)
-class SourceOptions:
-    """Which frames to read, and where the 2D cues come from."""
-
-    start: float | None = cfg.field(None, help="first second of the video to use")
-    end: float | None = cfg.field(None, help="last second of the video to use")
-    fps: float | None = cfg.field(None, help="subsample to this frame rate (never upsamples)")
-    max_size: int = cfg.field(480, help="resize so the longer side is at most this many pixels (never upscales)")
-    keypoints: Path | None = cfg.field(None, help="your own 2D keypoints: an OpenPose JSON folder/file or a COCO JSON (default: mediapipe)")
-    masks: Path | None = cfg.field(None, help="your own person masks: a folder of PNGs, one per frame (default: mediapipe)")
-    model_complexity: int = cfg.field(1, help="mediapipe pose model (only 1, the full model, ships in the wheel; 0 and 2 would need a download)")
-
-
-@dataclass(frozen=True)
-class CaptureOptions:
-    """Adaptation schedule, crops, smoothing and which outputs to write."""
-
-    epochs: float = cfg.field(3.0, help="adaptation steps per segment: this many passes over its frame pairs (at least --min-iters)")
-    min_iters: int = cfg.field(60, help="fewest adaptation steps per segment")
-    iters: int = cfg.field(0, help="adaptation steps per segment, overriding --epochs/--min-iters (0: automatic; use --no-adapt to skip)")
-    adapt: bool = cfg.field(True, help="run test-time adaptation (off: the pretrained network only)")
-    lr: float = cfg.field(AdaptOptions.lr, help="Adam learning rate of the adaptation")
-    batch: int = cfg.field(AdaptOptions.batch, help="frame pairs per adaptation step")
-    batchnorm: Literal["frozen", "adapt"] = cfg.field("frozen", help="batch-norm statistics during adaptation")
-    seed: int = cfg.field(0, help="seed of the pair sampling")
-    segment: int = cfg.field(240, help="frames per adaptation segment (bounds memory; docs/capture.md)")
-    margin: float = cfg.field(InputConfig.margin, help="crop margin on each side, fraction of the keypoint extent")
-    box_smoothing: int = cfg.field(5, help="frames in the moving average of crop centres and sides")
-    pair_gap: int = cfg.field(InputConfig.pair_gap, help="frames between the two frames of a motion-loss pair")
-    smoothing: SmoothingLevel = cfg.field("light", help="temporal smoothing of the exported motion")
-    smoothing_tolerance: float = cfg.field(3.0, help="smoothing never raises a frame's mean 2D keypoint error by more than this (pixels)")
-    meshes: Literal["none", "obj", "ply"] = cfg.field("none", help="also write one mesh per frame")
-    overlay: bool = cfg.field(True, help="write the overlay video")
-    overwrite: bool = cfg.field(False, help="replace a result already in --out")
-
-
-@dataclass(frozen=True)
-class CaptureConfig:
-    video: Path = cfg.field(help="video file (mp4, avi, mov, webm, ...) or folder of images", flag="")
-    out: Path = cfg.field(help="output folder (must not hold a result unless --overwrite)")
-    checkpoint: Path | None = cfg.field(None, help="pretrained network (default: the shipped checkpoint)")
-    body: BodyModelConfig = dc_field(default_factory=BodyModelConfig)
-    source: SourceOptions = dc_field(default_factory=SourceOptions)
-    capture: CaptureOptions = dc_field(default_factory=CaptureOptions)
-    objective: ObjectiveConfig = dc_field(default_factory=ObjectiveConfig)
-    refine: RefineConfig = cfg.field(default_factory=RefineConfig, help="the final per-frame fit", prefix="refine-")
-    world: WorldOptions = cfg.field(default_factory=WorldOptions, help="the exports' world frame (docs/exports.md)")
 
 
 @dataclass(frozen=True)
@@ -383,7 +330,7 @@ def iterations(options: CaptureOptions, pairs: int) -> int:
         return 0
     if options.iters > 0:
         return options.iters
-    return max(options.min_iters, math.ceil(options.epochs * pairs / options.batch))
+    return max(options.min_iters, math.ceil(options.epochs * pairs / options.step.batch))
 
 
 def segments(num_frames: int, length: int) -> list[tuple[int, int]]:
@@ -480,7 +427,7 @@ def camera_keypoints(pred: ClipPrediction) -> np.ndarray:
 def run_capture(config: CaptureConfig) -> CaptureResult:
     """``selfmocap capture``: see the module docstring."""
     from selfmocap.capture.video import open_video
-    from selfmocap.models.pretrained import CheckpointError, checkpoint_body, load_pretrained
+    from selfmocap.models.pretrained import checkpoint_body, load_pretrained
 
     timings = CaptureTimings()
     started = time.perf_counter()
@@ -488,14 +435,7 @@ def run_capture(config: CaptureConfig) -> CaptureResult:
     lock, work = prepare_out(config.out, opts.overwrite, config.video)
     try:
         reader = open_video(config.video, start=src.start, end=src.end, fps=src.fps, max_size=src.max_size)
-        try:
-            pretrained = load_pretrained(config.checkpoint)
-        except CheckpointError as err:
-            raise UserError(str(err)) from None
-        try:
-            config.objective.enabled()
-        except ValueError as err:
-            raise UserError(str(err)) from None
+        pretrained = load_pretrained(config.checkpoint)
         body = checkpoint_body(pretrained.card, config.body, f"checkpoint {config.checkpoint or 'shipped'}")
         result = _capture(config, reader, pretrained, body, work, timings, started)
         shutil.rmtree(work / "cache", ignore_errors=True)
@@ -532,13 +472,11 @@ def _capture(config: CaptureConfig, reader, pretrained, body, work: Path, timing
         print("capture: a one-frame video: adaptation is skipped (it trains on pairs of frames); "
               "the pretrained network's prediction is exported")
     w, h = info.size
-    input_config = InputConfig(margin=opts.margin, box_smoothing=opts.box_smoothing, pair_gap=opts.pair_gap)
-    centres, sides = crop_squares(cues.keypoints, lambda t: mask_pixels(cues.mask(t)), input_config, (w, h))
-    gap = min(opts.pair_gap, max(t_count - 1, 1))
+    centres, sides = crop_squares(cues.keypoints, lambda t: mask_pixels(cues.mask(t)), opts.crop, (w, h))
+    gap = min(opts.crop.pair_gap, max(t_count - 1, 1))
     objective = config.objective
     if t_count <= gap:
-        names = [n for n in objective.losses.split(",") if n.strip() and n.strip() != "motion"]
-        objective = replace(objective, losses=",".join(names) or "kpt")
+        objective = replace(objective, losses=tuple(n for n in objective.losses if n != "motion") or ("kpt",))
     sigma = pretrained.card.frame_config.heatmap_sigma
     crop = pretrained.card.network_config.input_size
     frozen_net = pretrained.model.eval()
@@ -574,7 +512,7 @@ def _capture(config: CaptureConfig, reader, pretrained, body, work: Path, timing
         steps = iterations(opts, pairs if inputs.detected.any() else 0)
         tic = time.perf_counter()
         if steps > 0:
-            options = AdaptOptions(iters=steps, lr=opts.lr, batch=opts.batch, batchnorm=opts.batchnorm, seed=opts.seed + k)
+            options = AdaptOptions(iters=steps, step=replace(opts.step, seed=opts.step.seed + k))
             adapt_network(net, body, [inputs], options, objective, sigma, log, progress=f"adapt {label}")
         timings.adapt += time.perf_counter() - tic
         tic = time.perf_counter()

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from selfmocap import io as files
+from selfmocap.errors import UserError
 
 PREDICTION_VERSION = 1
 
@@ -49,6 +50,12 @@ class ClipPrediction:
             value = getattr(self, f.name)
             if isinstance(value, np.ndarray) and len(value) != t:
                 raise ValueError(f"prediction field {f.name} has {len(value)} frames, pose has {t}")
+
+
+def check_predictions_out(pred_dir: Path) -> None:
+    """A one-line ``UserError`` for an ``--out`` predictions folder that is a file."""
+    if pred_dir.exists() and not pred_dir.is_dir():
+        raise UserError(f"--out {pred_dir} exists and is not a folder")
 
 
 def prediction_path(pred_dir: str | Path, clip_id: str) -> Path:

@@ -7,6 +7,7 @@ and the rest skeleton of :mod:`selfmocap.export.skeleton`, and all write atomica
 """
 
 from selfmocap.export.bvh import write_bvh
+from selfmocap.export.config import WorldOptions
 from selfmocap.export.gltf import write_glb
 from selfmocap.export.meshes import write_meshes
 from selfmocap.export.motion import (
@@ -19,7 +20,7 @@ from selfmocap.export.motion import (
 )
 from selfmocap.export.overlay import SideView, overlay_frame, write_overlay_video
 from selfmocap.export.report import collect_versions, write_report
-from selfmocap.export.world import WorldFrame, WorldOptions, place_in_world, world_summary
+from selfmocap.export.world import WorldFrame, place_in_world, world_summary
 
 __all__ = [
     "CapturedMotion",

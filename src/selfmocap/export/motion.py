@@ -38,7 +38,8 @@ import torch
 
 from selfmocap.body.config import body_model_class
 from selfmocap.io import write_bytes
-from selfmocap.export.world import WorldFrame, WorldOptions, place_in_world
+from selfmocap.export.config import WorldOptions
+from selfmocap.export.world import WorldFrame, place_in_world
 from selfmocap.geometry.camera import CAMERA_ARRAY_LAYOUT, Camera, project
 
 MOTION_VERSION = 2

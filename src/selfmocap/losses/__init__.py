@@ -3,6 +3,9 @@ and segmentation re-projection errors, and (beyond the paper) an aligned 3D keyp
 against mediapipe's world landmarks. Formulas and normalisation: ``docs/losses.md``."""
 
 from selfmocap.losses.config import (
+    LOSS_FIELDS,
+    LOSS_NAMES,
+    LossName,
     SegmentationForm,
     SelfSupervisedLossWeights,
     SelfSupervisedTerms,
@@ -22,6 +25,9 @@ from selfmocap.losses.segmentation import (
 from selfmocap.losses.world3d import WorldKeypointLoss, similarity_align, world_keypoint_loss
 
 __all__ = [
+    "LOSS_FIELDS",
+    "LOSS_NAMES",
+    "LossName",
     "KeypointReprojectionLoss",
     "MotionReprojectionLoss",
     "SegmentationChamferLoss",

@@ -4,13 +4,20 @@ the unweighted terms (section 3.1; ``docs/losses.md``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Literal
+from typing import Literal, get_args
 
 import torch
 
 from selfmocap import config as cfg
 
 SegmentationForm = Literal["chamfer", "distance_map"]
+
+#: A self-supervised loss by its ``--losses`` name: kpt (Eq. 4), seg (Eq. 5), motion (section
+#: 3.1), world3d (mediapipe's 3D world landmarks; not in the paper).
+LossName = Literal["kpt", "seg", "motion", "world3d"]
+LOSS_NAMES: tuple[LossName, ...] = get_args(LossName)
+#: Each loss's field in :class:`SelfSupervisedLossWeights` and :class:`SelfSupervisedTerms`.
+LOSS_FIELDS: dict[LossName, str] = {"kpt": "keypoint", "seg": "segmentation", "motion": "motion", "world3d": "world3d"}
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from selfmocap.data.frames import FrameConfig
+from selfmocap.errors import UserError
 from selfmocap.io import atomic_path
 from selfmocap.models.network import ANNY_OUTPUTS, BodyOutputSpec, MocapNet, NetworkConfig
 
@@ -25,8 +26,9 @@ DEFAULT_CHECKPOINT = Path(__file__).parent / "checkpoints" / "mocapnet.pt"
 PRETRAINED_FORMAT = "selfmocap-pretrained-v1"
 
 
-class CheckpointError(ValueError):
-    """A checkpoint file is missing, corrupt or of another kind/version; the message names it."""
+class CheckpointError(UserError):
+    """A checkpoint file is missing, corrupt or of another kind/version; the message names it (a
+    one-line error)."""
 
 
 def write_torch_file(obj: Any, path: str | Path) -> None:
@@ -146,7 +148,6 @@ def checkpoint_body(card: ModelCard, config=None, source: str = "the checkpoint"
     through ``config``, a :class:`~selfmocap.body.BodyModelConfig`). A ``--body-model`` that
     differs, or model files with another shape size, raise ``UserError``."""
     from selfmocap.body import BodyModelConfig
-    from selfmocap.errors import UserError
 
     outputs = card.outputs
     config = config or BodyModelConfig()
