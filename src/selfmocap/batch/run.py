@@ -26,7 +26,8 @@ from selfmocap.batch.config import CAPTURE_OPTIONS, BatchConfig, machine_cores
 from selfmocap.batch.manifest import BatchInput, read_inputs
 from selfmocap.batch.summary import BatchRow, counts, read_previous, read_run, with_capture_summary, write_summary
 from selfmocap.batch.worker import CaptureTask
-from selfmocap.capture.pipeline import RESULT_MARKERS, CaptureConfig, OutLock
+from selfmocap.capture.config import CaptureConfig
+from selfmocap.capture.pipeline import RESULT_MARKERS, OutLock
 from selfmocap.errors import UserError
 
 #: Exit code of ``selfmocap batch`` when at least one row failed (2 stays "the batch itself was
