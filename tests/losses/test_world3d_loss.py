@@ -100,3 +100,38 @@ def test_bad_shapes_are_refused():
     pred, target, weight = _data()
     with pytest.raises(ValueError, match="expected pred"):
         world_keypoint_loss(pred, target[:, :3], weight)
+
+
+def _scale_reference(pred: np.ndarray, target: np.ndarray, weight: np.ndarray) -> float:
+    """Per frame: the best scale and translation by a dense 1D search over s (no rotation)."""
+    per_frame = []
+    for x, y, w in zip(pred, target, weight):
+        if (w > 0).sum() < MIN_KEYPOINTS:
+            continue
+        w = w / w.sum()
+        best = np.inf
+        for s in np.linspace(-3, 3, 60001):
+            t = (w[:, None] * (y - s * x)).sum(0)  # the best translation for this s
+            best = min(best, (w * ((s * x + t - y) ** 2).sum(1)).sum())
+        per_frame.append(best)
+    return float(np.mean(per_frame)) / REFERENCE_LENGTH**2 if per_frame else 0.0
+
+
+def test_scale_alignment_matches_slow_reference_and_keeps_orientation():
+    pred, target, weight = _data(6)
+    expected = _scale_reference(pred.numpy(), target.numpy(), weight.numpy())
+    assert world_keypoint_loss(pred, target, weight, align="scale").item() == pytest.approx(expected, rel=1e-6)
+    moved = 1.3 * pred + torch.tensor([0.2, -0.1, 3.0], dtype=torch.float64)
+    assert world_keypoint_loss(pred, moved, weight, align="scale").item() == pytest.approx(0.0, abs=1e-20)
+    turned = moved @ roma.euler_to_rotmat("y", [0.5], dtype=torch.float64).transpose(-1, -2)
+    assert world_keypoint_loss(pred, turned, weight, align="scale").item() > 1e-4  # a turn is an error
+    assert world_keypoint_loss(pred, turned, weight).item() == pytest.approx(0.0, abs=1e-20)  # not here
+
+
+def test_scale_alignment_gradient_and_gradcheck():
+    pred, target, weight = _data(7, n=3, k=6)
+    weight[1] = 0.5
+    pred.requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda x: world_keypoint_loss(x, target, weight, align="scale"), (pred,), eps=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match="align"):
+        world_keypoint_loss(pred, target, weight, align="rigid")

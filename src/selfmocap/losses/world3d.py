@@ -18,8 +18,15 @@ rotate, move nor resize the body, only articulate it.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import roma
 import torch
+
+#: How the prediction is aligned to the target before comparing: ``similarity`` (rotation,
+#: translation and scale free: the pose's shape only) or ``scale`` (translation and scale free:
+#: the target's orientation in the camera frame counts too; pass camera-oriented predictions).
+WorldAlignment = Literal["similarity", "scale"]
 
 #: Length that normalises the 3D distances (metres): about the side of a person's crop.
 REFERENCE_LENGTH = 2.0
@@ -39,13 +46,28 @@ def similarity_align(pred: torch.Tensor, target: torch.Tensor, weight: torch.Ten
     return scale[:, None, None] * pred @ rotation.transpose(-1, -2) + translation[:, None, :]
 
 
-def world_keypoint_loss(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+def scale_align(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """(N, K, 3) ``pred`` mapped by the weighted translation and scale (no rotation) that best
+    align it to ``target``; computed without gradient like :func:`similarity_align`."""
+    with torch.no_grad():
+        w = (weight.detach().to(pred.dtype) + 1e-9)[..., None]
+        p_mean = (w * pred.detach()).sum(1, keepdim=True) / w.sum(1, keepdim=True)
+        q_mean = (w * target.to(pred.dtype)).sum(1, keepdim=True) / w.sum(1, keepdim=True)
+        p, q = pred.detach() - p_mean, target.to(pred.dtype) - q_mean
+        scale = (w * p * q).sum((1, 2)) / (w * p * p).sum((1, 2)).clamp_min(1e-12)
+    return scale[:, None, None] * (pred - p_mean) + q_mean
+
+
+def world_keypoint_loss(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor,
+                        align: WorldAlignment = "similarity") -> torch.Tensor:
     """The aligned 3D keypoint term (see the module docstring).
 
     Args:
         pred: (N, K, 3) predicted keypoints, metres, any frame (body frame is fine).
         target: (N, K, 3) 3D estimate of the same keypoints, metres, its own frame.
         weight: (N, K) confidence in [0, 1]; 0 where the target has no keypoint.
+        align: ``similarity``, or ``scale`` for predictions in the target's orientation (camera
+            axes for mediapipe), so that the term also turns the body.
 
     Returns:
         () scalar; zero (with a gradient path) when no frame has ``MIN_KEYPOINTS`` weighted points.
@@ -58,7 +80,9 @@ def world_keypoint_loss(pred: torch.Tensor, target: torch.Tensor, weight: torch.
     if not bool(usable.any()):
         return pred.sum() * 0.0
     pred, target, weight = pred[usable], target[usable].to(pred.dtype), weight[usable]
-    aligned = similarity_align(pred, target, weight)
+    if align not in ("similarity", "scale"):
+        raise ValueError(f"align must be 'similarity' or 'scale', got {align!r}")
+    aligned = (similarity_align if align == "similarity" else scale_align)(pred, target, weight)
     squared = ((aligned - target) ** 2).sum(dim=-1)
     per_frame = (weight * squared).sum(dim=1) / weight.sum(dim=1)
     return per_frame.mean() / REFERENCE_LENGTH**2
@@ -67,5 +91,9 @@ def world_keypoint_loss(pred: torch.Tensor, target: torch.Tensor, weight: torch.
 class WorldKeypointLoss(torch.nn.Module):
     """Module form of :func:`world_keypoint_loss`."""
 
+    def __init__(self, align: WorldAlignment = "similarity"):
+        super().__init__()
+        self.align = align
+
     def forward(self, pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-        return world_keypoint_loss(pred, target, weight)
+        return world_keypoint_loss(pred, target, weight, self.align)
