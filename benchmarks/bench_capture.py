@@ -34,7 +34,7 @@ import numpy as np
 
 
 def make_video(path: Path, frames: int, size: tuple[int, int], loop_seconds: float, seed: int) -> Path:
-    from selfmocap.capture.video import write_video
+    from selfmocap.video import write_video
     from selfmocap.data.clip import Clip
     from selfmocap.synth.run import SynthConfig, generate
 

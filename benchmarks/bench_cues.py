@@ -24,7 +24,7 @@ crop too, gives ``x + x'' - W`` and ``y + y'' - H``, the sum of the offsets of a
 upside-down crop.
 
 Variants, to find out why a clip fails: ``video`` encodes each clip into an H.264 MP4 with the
-project's writer and reads it back with ``capture.video.open_video`` (what ``selfmocap demo`` does), ``no-background``
+project's writer and reads it back with ``selfmocap.video.open_video`` (what ``selfmocap demo`` does), ``no-background``
 paints the background grey using the true silhouette, ``grayscale`` drops colour, ``x2``
 doubles the frame size.
 """
@@ -42,7 +42,7 @@ import numpy as np
 
 from selfmocap.body.names import KEYPOINT_FLIP, KEYPOINT_NAMES
 from selfmocap.cues.mediapipe import MEDIAPIPE_INDEX, PoseDetector
-from selfmocap.capture.video import open_video, write_video
+from selfmocap.video import open_video, write_video
 from selfmocap.data import list_clips
 
 #: A detection is "on the person" when its median keypoint error is under this fraction of the

@@ -54,7 +54,7 @@ from tqdm import tqdm
 
 from selfmocap.body import load_body_model
 from selfmocap.capture.smoothing import jitter_mm
-from selfmocap.capture.video import open_video
+from selfmocap.video import open_video
 from selfmocap.cues.mediapipe import KEYPOINT_CONFIDENCE_THRESHOLD, PoseDetector
 from selfmocap.data.predictions import ClipPrediction, read_prediction
 from selfmocap.export.motion import read_motion_npz

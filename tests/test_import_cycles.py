@@ -105,3 +105,24 @@ def test_graph_sees_known_edges():
 def test_no_import_cycles_in_the_package():
     cycles = find_cycles(import_graph())
     assert not cycles, "import cycles: " + "; ".join(" <-> ".join(c) for c in cycles)
+
+
+#: The layout order of the README ("Layout"): each stage imports only from itself and the ones before it.
+LAYOUT = ("errors", "io", "config", "video", "geometry", "body", "data", "cues", "render", "losses", "models", "synth",
+          "training", "adapt", "export", "eval", "bench", "capture", "batch")
+#: The imports that still go against it (the README names them).
+AGAINST_LAYOUT = {("selfmocap.training.pretrain", "selfmocap.eval.metrics")}
+
+
+def _stage(module: str) -> int | None:
+    """A module's place in :data:`LAYOUT`; None for the package root and the CLI layer (on top of all)."""
+    parts = module.split(".")
+    if len(parts) == 1 or parts[1] == "cli" or parts[-1] == "cli":
+        return None
+    return LAYOUT.index(parts[1])
+
+
+def test_imports_follow_the_layout_order():
+    against = {(a, b) for a, targets in import_graph().items() for b in targets
+               if None not in (_stage(a), _stage(b)) and _stage(b) > _stage(a)}
+    assert against == AGAINST_LAYOUT

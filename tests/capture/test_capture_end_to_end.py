@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from selfmocap.capture.video import write_video
+from selfmocap.video import write_video
 from selfmocap.cli import main
 from selfmocap.data.clip import Clip
 from selfmocap.synth.run import SynthConfig, generate

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from selfmocap.capture.video import open_video
+from selfmocap.video import open_video
 from selfmocap.export import overlay as overlay_module
 from selfmocap.export.overlay import NO_PERSON_RGB, overlay_frame, write_overlay_video
 from selfmocap.geometry.camera import Camera, to_camera_space

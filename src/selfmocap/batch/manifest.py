@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from selfmocap.capture.video import IMAGE_SUFFIXES
+from selfmocap.video import IMAGE_SUFFIXES
 from selfmocap.errors import UserError
 
 #: Video files a folder search picks up (case-insensitive); a manifest may name any file.

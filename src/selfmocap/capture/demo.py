@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from selfmocap.capture.config import CaptureConfig, CaptureOptions, DemoConfig
-from selfmocap.capture.video import write_video
+from selfmocap.video import write_video
 from selfmocap.io import write_json
 
 

@@ -426,7 +426,7 @@ def camera_keypoints(pred: ClipPrediction) -> np.ndarray:
 
 def run_capture(config: CaptureConfig) -> CaptureResult:
     """``selfmocap capture``: see the module docstring."""
-    from selfmocap.capture.video import open_video
+    from selfmocap.video import open_video
     from selfmocap.models.pretrained import checkpoint_body, load_pretrained
 
     timings = CaptureTimings()

@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 
 from selfmocap.body.names import KEYPOINT_NAMES
-from selfmocap.capture.video import natural_key
+from selfmocap.video import natural_key
 from selfmocap.errors import UserError
 
 #: OpenPose BODY_25 point order (OpenPose's left is the subject's left, as ours).
@@ -297,7 +297,7 @@ def read_masks(folder: str | Path, num_frames: int, size: tuple[int, int], sourc
         UserError: a missing folder, no PNG, a count that does not match, or masks whose aspect
             ratio differs from the frames'.
     """
-    from selfmocap.capture.video import image_size
+    from selfmocap.video import image_size
 
     folder = Path(folder).expanduser()
     if not folder.is_dir():

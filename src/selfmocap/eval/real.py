@@ -203,7 +203,7 @@ def _run_info(capture: Path) -> dict:
 
 def captured_frames(capture: Path, images_root: Path | None = None) -> list[CapturedFrame]:
     """The image each frame of a capture came from (the capture's folder listing, ``run.json``)."""
-    from selfmocap.capture.video import list_images
+    from selfmocap.video import list_images
 
     video = _run_info(capture)["video"]
     if video.get("kind") != "images":

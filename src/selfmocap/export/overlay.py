@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 import torch
 
-from selfmocap.capture.video import VideoWriter
+from selfmocap.video import VideoWriter
 from selfmocap.export.motion import CapturedMotion
 from selfmocap.geometry.camera import Camera, camera_oriented, pinhole_project
 from selfmocap.render.overlay import render_overlay
@@ -200,7 +200,7 @@ def write_overlay_video(
 ) -> Path:
     """Stream ``frames`` into a side-by-side overlay video (:func:`overlay_frame`), frame by frame,
     as H.264 MP4 through the project's one video writer
-    (:class:`~selfmocap.capture.video.VideoWriter`: atomic, playable in browsers). Returns ``path``.
+    (:class:`~selfmocap.video.VideoWriter`: atomic, playable in browsers). Returns ``path``.
 
     Args:
         path: output video (``.mp4``).

@@ -1,4 +1,4 @@
-"""capture.video: frame selection arithmetic, streaming, a one-line error for every bad input, and the
+"""selfmocap.video: frame selection arithmetic, streaming, a one-line error for every bad input, and the
 one video writer (H.264 MP4: decoded back by the reader with its frame count, rate and content).
 
 The bad files are made in ``tmp_path``:
@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import pytest
 
-from selfmocap.capture.video import (
+from selfmocap.video import (
     VideoWriter,
     container_name,
     mp4_boxes,
