@@ -33,7 +33,7 @@ from pathlib import Path
 
 
 def make_videos(folder: Path, clips: int, frames: int, size: int, seed: int) -> list[Path]:
-    from selfmocap.capture.video import write_video
+    from selfmocap.video import write_video
     from selfmocap.data.clip import Clip
     from selfmocap.synth.run import SynthConfig, generate
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from selfmocap.batch.run import EXIT_ROWS_FAILED
-from selfmocap.capture.video import write_video
+from selfmocap.video import write_video
 from selfmocap.cli import main
 
 FRAMES = 4
