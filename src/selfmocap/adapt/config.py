@@ -13,6 +13,7 @@ from typing import Literal
 from selfmocap import config as cfg
 from selfmocap.body import BodyModelConfig
 from selfmocap.losses import LOSS_NAMES, LossName, SegmentationForm, SelfSupervisedLossWeights
+from selfmocap.losses.world3d import WorldAlignment
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ class ObjectiveConfig:
     prior: float = cfg.field(0.1, help="weight of the joint-limit pose prior (0: off; SMPL: through Anny's bones, docs/smpl.md)")
     segmentation_form: SegmentationForm = cfg.field("chamfer", help="'chamfer': Eq. 5 point sets; 'distance_map': Eq. 6-7 thresholded distance maps")
     segmentation_downsample: int = cfg.field(2, help="segmentation loss resolution divisor (the paper: 2, half resolution)")
+    world3d_alignment: WorldAlignment = cfg.field(
+        "similarity", help="world3d: align up to a similarity (the pose's shape only) or up to scale (mediapipe's orientation in the camera counts too; docs/losses.md)")
 
     def __post_init__(self) -> None:
         if not isinstance(self.losses, tuple) or not self.losses or set(self.losses) - set(LOSS_NAMES):
@@ -105,6 +108,7 @@ class RefineConfig:
     segmentation: float = cfg.field(0.1, help="refinement: weight of the segmentation Chamfer term (0: off)")
     seg_every: int = cfg.field(10, help="refinement: the segmentation term every this many steps (it costs several keypoint steps)")
     world3d: float = cfg.field(1.0, help="refinement: weight of the aligned 3D term against mediapipe's world landmarks (0: off)")
+    world3d_alignment: WorldAlignment = cfg.field("similarity", help="refinement: the 3D term's alignment (similarity or scale, as --world3d-alignment)")
     smooth: float = cfg.field(0.3, help="refinement: weight of the squared camera-space keypoint acceleration (units of 2 m)")
     anchor: float = cfg.field(0.002, help="refinement: weight of the squared distance of bone rotations to the adapted ones")
     prior: float = cfg.field(0.1, help="refinement: weight of the joint-limit pose prior")

@@ -29,6 +29,7 @@ from selfmocap.losses import (
     segmentation_distance_map_loss,
     world_keypoint_loss,
 )
+from selfmocap.losses.world3d import WorldAlignment
 from selfmocap.render.visibility import vertex_visibility
 
 
@@ -69,6 +70,15 @@ def visibility(vertices: torch.Tensor, camera: Camera, faces: np.ndarray) -> tor
     return torch.from_numpy(np.stack([vertex_visibility(v, faces) for v in cam]))
 
 
+def world3d_term(keypoints: torch.Tensor, camera: Camera, world: torch.Tensor, detected: torch.Tensor,
+                 align: WorldAlignment) -> torch.Tensor:
+    """The ``world3d`` loss of (N, K, 3) body-frame keypoints against (N, K, 4) mediapipe world
+    landmarks with confidence; with ``scale`` alignment the keypoints are first turned into the
+    camera's axes (mediapipe's world axes follow the camera), so the term also orients the body."""
+    pred = to_camera_space(keypoints, camera) if align == "scale" else keypoints
+    return world_keypoint_loss(pred, world[..., :3], world[..., 3] * detected[:, None], align)
+
+
 def self_supervised_objective(
     body: BodyModel,
     pose: torch.Tensor,
@@ -102,7 +112,7 @@ def self_supervised_objective(
                 batch.flow_valid, scale=batch.side[:b],
             )
     if "world3d" in enabled and batch.world is not None:
-        losses["world3d"] = world_keypoint_loss(out.keypoints, batch.world[..., :3], batch.world[..., 3] * det[:, None])
+        losses["world3d"] = world3d_term(out.keypoints, camera, batch.world, det, config.world3d_alignment)
     terms = SelfSupervisedTerms(**{LOSS_FIELDS[name]: value for name, value in losses.items()})
     total = terms.total(config.weights)
     if config.prior > 0:

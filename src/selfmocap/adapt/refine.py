@@ -33,11 +33,11 @@ from selfmocap.body.model import BodyModel
 from selfmocap.body.retarget import pose_limit_violation
 from selfmocap.data.predictions import ClipPrediction
 from selfmocap.geometry.camera import Camera, project, reprojection_error, to_camera_space
-from selfmocap.losses import keypoint_reprojection_loss, segmentation_chamfer_loss, world_keypoint_loss
+from selfmocap.losses import keypoint_reprojection_loss, segmentation_chamfer_loss
 from selfmocap.losses.world3d import REFERENCE_LENGTH
 from selfmocap.adapt.config import RefineConfig
 from selfmocap.adapt.network import to_clip_prediction
-from selfmocap.adapt.objective import visibility
+from selfmocap.adapt.objective import visibility, world3d_term
 from selfmocap.adapt.optimize import FrameParameters
 
 
@@ -91,7 +91,7 @@ def _window_loss(body: BodyModel, params: FrameParameters, idx: torch.Tensor, ta
         total = total + config.segmentation * segmentation_chamfer_loss(points, masks, visible, downsample=2, scale=side)
     if config.world3d > 0 and targets.world is not None:
         world = targets.world[idx]
-        total = total + config.world3d * world_keypoint_loss(out.keypoints, world[..., :3], world[..., 3] * det[:, None])
+        total = total + config.world3d * world3d_term(out.keypoints, camera, world, det, config.world3d_alignment)
     if config.smooth > 0:
         cam_kp = to_camera_space(out.keypoints, camera)
         track = cam_kp if context is None else torch.cat([context, cam_kp])
