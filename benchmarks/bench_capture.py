@@ -36,7 +36,8 @@ import numpy as np
 def make_video(path: Path, frames: int, size: tuple[int, int], loop_seconds: float, seed: int) -> Path:
     from selfmocap.video import write_video
     from selfmocap.data.clip import Clip
-    from selfmocap.synth.run import SynthConfig, generate
+    from selfmocap.synth.config import SynthConfig
+    from selfmocap.synth.run import generate
 
     w, h = size
     clip_dir = generate(SynthConfig(out=path.parent / "clip", split="test", clips=1, frames=frames, seed=seed, size=min(w, h)))[0]
@@ -67,8 +68,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2026, help="seed of the rendered test-split clip (the demo's: mediapipe finds that person in every frame)")
     parser.add_argument("--keep", type=Path, help="keep the capture output here")
     args = parser.parse_args()
-    from selfmocap.capture.pipeline import run_capture
     from selfmocap.capture.config import CaptureConfig, CaptureOptions, SourceOptions
+    from selfmocap.capture.pipeline import run_capture
 
     w, h = (int(v) for v in args.size.lower().split("x"))
     with tempfile.TemporaryDirectory() as tmp:

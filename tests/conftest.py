@@ -76,7 +76,8 @@ def smplx_body(tiny_smplx_path):
 
 @pytest.fixture(scope="session")
 def tiny_clips(tmp_path_factory):
-    from selfmocap.synth.run import SynthConfig, generate
+    from selfmocap.synth.config import SynthConfig
+    from selfmocap.synth.run import generate
 
     out = tmp_path_factory.mktemp("adapt") / "shift"
     generate(SynthConfig(out=out, split="shift", clips=2, frames=5, seed=1, size=96))
@@ -101,7 +102,8 @@ def tiny_checkpoint(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_train_clips(tmp_path_factory):
     """Synthetic training clips for the replay term (another split and seed than ``tiny_clips``)."""
-    from selfmocap.synth.run import SynthConfig, generate
+    from selfmocap.synth.config import SynthConfig
+    from selfmocap.synth.run import generate
 
     out = tmp_path_factory.mktemp("replay") / "train"
     generate(SynthConfig(out=out, split="train", clips=2, frames=3, seed=2, size=96))

@@ -23,7 +23,8 @@ if importlib.util.find_spec("bpy") is None:
 from selfmocap.capture.demo import write_video
 from selfmocap.cli import main
 from selfmocap.data.clip import Clip
-from selfmocap.synth.run import SynthConfig, generate
+from selfmocap.synth.config import SynthConfig
+from selfmocap.synth.run import generate
 
 FRAMES = 6
 PROBE = Path(__file__).with_name("blender_probe.py")

@@ -15,7 +15,8 @@ import pytest
 from selfmocap.video import write_video
 from selfmocap.cli import main
 from selfmocap.data.clip import Clip
-from selfmocap.synth.run import SynthConfig, generate
+from selfmocap.synth.config import SynthConfig
+from selfmocap.synth.run import generate
 
 FRAMES = 6
 FAST = ["--iters", "2", "--batch", "2"]

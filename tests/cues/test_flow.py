@@ -6,7 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from selfmocap.cues import FlowConfig, estimate_clip_flow, estimate_flow, flow_consistency
+from selfmocap.cues import estimate_clip_flow, estimate_flow, flow_consistency
+from selfmocap.cues.config import FlowConfig
 
 
 def _texture(h, w, seed, scales=(2, 4, 8, 16)):

@@ -129,7 +129,8 @@ def test_no_person_in_a_blank_frame():
 def synthetic_clip(tmp_path_factory):
     """A 3-frame synthetic clip, 192 x 192: a person on a photo background facing the camera."""
     from selfmocap.data.clip import Clip
-    from selfmocap.synth.run import SynthConfig, generate
+    from selfmocap.synth.config import SynthConfig
+    from selfmocap.synth.run import generate
 
     out = tmp_path_factory.mktemp("synth")
     return Clip(generate(SynthConfig(out=out, split="test", clips=1, frames=3, seed=3, size=192))[0])

@@ -14,7 +14,8 @@ from selfmocap.data.predictions import ClipPrediction, write_prediction
 from selfmocap.eval.decompose import error_parts
 from selfmocap.eval.evaluate import evaluate
 from selfmocap.geometry.camera import euler_to_rotmat, rotmat_to_euler
-from selfmocap.synth.run import SynthConfig, generate
+from selfmocap.synth.config import SynthConfig
+from selfmocap.synth.run import generate
 
 
 def _points(b=3, k=17, seed=0):

@@ -14,7 +14,8 @@ from selfmocap.data.predictions import ClipPrediction, write_prediction
 from selfmocap.eval.evaluate import evaluate
 from selfmocap.eval.metrics import METRIC_KEYPOINTS
 from selfmocap.geometry.camera import euler_to_rotmat, rotmat_to_euler
-from selfmocap.synth.run import SynthConfig, generate
+from selfmocap.synth.config import SynthConfig
+from selfmocap.synth.run import generate
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,8 @@ import torch
 from selfmocap.cli import main
 from selfmocap.data import list_clips
 from selfmocap.geometry.camera import Camera, project
-from selfmocap.synth.run import SynthConfig, generate
+from selfmocap.synth.config import SynthConfig
+from selfmocap.synth.run import generate
 
 SIZE = 96
 

@@ -179,7 +179,8 @@ def pair_flow(frames: list[np.ndarray], gap: int, progress: str | None = None) -
     (with a progress bar named ``progress``, if given)."""
     from tqdm import tqdm
 
-    from selfmocap.cues.flow import FlowConfig, estimate_flow, flow_consistency
+    from selfmocap.cues.config import FlowConfig
+    from selfmocap.cues.flow import estimate_flow, flow_consistency
 
     h, w = frames[0].shape[:2]
     if len(frames) <= gap:

@@ -45,7 +45,8 @@ from selfmocap.data.predictions import ClipPrediction, prediction_path, read_pre
 from selfmocap.eval.decompose import PART_KEYS, clip_error_parts, summarise_parts
 from selfmocap.eval.evaluate import clip_errors, summarise
 from selfmocap.models.pretrained import load_pretrained
-from selfmocap.synth.run import SynthConfig, generate
+from selfmocap.synth.config import SynthConfig
+from selfmocap.synth.run import generate
 
 
 @dataclass(frozen=True)

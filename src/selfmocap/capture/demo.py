@@ -20,7 +20,8 @@ def run_demo(config: DemoConfig) -> dict:
     from selfmocap.capture.pipeline import run_capture
     from selfmocap.data.clip import Clip
     from selfmocap.eval.evaluate import evaluate, format_table
-    from selfmocap.synth.run import SynthConfig, generate
+    from selfmocap.synth.config import SynthConfig
+    from selfmocap.synth.run import generate
 
     out = config.out
     out.mkdir(parents=True, exist_ok=True)

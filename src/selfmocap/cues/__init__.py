@@ -3,6 +3,7 @@
 and degraded silhouettes of synthetic clips (``detector``, ``degrade``), and optical flow
 (``flow``). ``capture/`` and ``adapt/`` only orchestrate them."""
 
-from selfmocap.cues.flow import FlowConfig, estimate_clip_flow, estimate_flow, flow_consistency
+from selfmocap.cues.config import FlowConfig
+from selfmocap.cues.flow import estimate_clip_flow, estimate_flow, flow_consistency
 
 __all__ = ["FlowConfig", "estimate_clip_flow", "estimate_flow", "flow_consistency"]

@@ -10,13 +10,14 @@ from selfmocap.errors import UserError
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
-    from selfmocap.eval.evaluate import EvaluateConfig
+    from selfmocap.eval.config import EvaluateConfig
 
     cfg.add_options(parser, EvaluateConfig)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from selfmocap.eval.evaluate import EvaluateConfig, run_evaluate
+    from selfmocap.eval.config import EvaluateConfig
+    from selfmocap.eval.evaluate import run_evaluate
 
     try:
         run_evaluate(cfg.from_args(EvaluateConfig, args))

@@ -22,22 +22,22 @@ Real images with 3D annotations (``--annotations``/``--capture``) are scored by
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from selfmocap import config as cfg
 from selfmocap.body import BodyModelConfig
 from selfmocap.body.model import BodyModel, BodyOutput
 from selfmocap.data.clip import Clip, clips_body_model, list_clips
 from selfmocap.data.predictions import ClipPrediction, prediction_path, read_prediction
+from selfmocap.eval.config import EvaluateConfig
 from selfmocap.eval.decompose import PartsSummary, clip_error_parts, format_parts, summarise_parts
 from selfmocap.eval.metrics import METRIC_KEYPOINTS, acceleration_error, body_errors
 from selfmocap.geometry.camera import Camera, camera_oriented
 from selfmocap.errors import UserError
-from selfmocap.eval.real import RealConfig, RealSummary, evaluate_real, format_real
+from selfmocap.eval.real import RealSummary, evaluate_real, format_real
 from selfmocap.io import write_json
 
 @dataclass(frozen=True)
@@ -86,16 +86,6 @@ class EvalSummary:
 
 METRIC_KEYS = tuple(f.name for f in fields(ClipMetrics))
 _FRAME_KEYS = ("surface_mm", "per_joint_mm", "recon_mm", "pa_mpjpe_mm")  # averaged over frames
-
-
-@dataclass(frozen=True)
-class EvaluateConfig:
-    pred: Path | None = cfg.field(None, help="predictions folder (written by predict, adapt or optimize); with --data")
-    data: Path | None = cfg.field(None, help="the clips the predictions are for, with their ground truth; with --pred")
-    json: Path | None = cfg.field(None, help="also write the metrics as JSON to this file")
-    decompose: bool = cfg.field(False, help="also split the per-joint error into global orientation, body size and pose (analysis, eval/decompose.py)")
-    body: BodyModelConfig = field(default_factory=BodyModelConfig)
-    real: RealConfig = field(default_factory=RealConfig)
 
 
 def _double(out: BodyOutput) -> BodyOutput:

@@ -40,9 +40,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from selfmocap import config as cfg
 from selfmocap.errors import UserError
-from selfmocap.eval.annotations import LIMB_HIPS, LIMB_JOINTS, Annotations, JointOrder, read_annotations
+from selfmocap.eval.config import RealConfig
+from selfmocap.eval.annotations import LIMB_HIPS, LIMB_JOINTS, Annotations, read_annotations
 from selfmocap.eval.metrics import LIMB_KEYPOINTS, MM, mpjpe, pa_mpjpe
 from selfmocap.geometry.camera import Camera, camera_oriented
 
@@ -56,17 +56,6 @@ _PREDICTIONS = ("adapted", "pretrained")
 MAX_PRINTED_FRAMES = 20
 #: A row is scored when both hips and at least this many of the 12 limb joints are annotated.
 MIN_LIMB_JOINTS = 8
-
-
-@dataclass(frozen=True)
-class RealConfig:
-    """``selfmocap evaluate`` on real annotation files (``docs/evaluation.md``)."""
-
-    annotations: Path | None = cfg.field(None, help="SPIN / mmpose annotation npz (imgname, S, part, center, scale) or a folder of them; with --capture")
-    capture: Path | None = cfg.field(None, help="a capture of the annotated images (selfmocap capture --out), or a folder of such captures")
-    images_root: Path | None = cfg.field(None, help="where the captured image folders are now, if moved: DIR/<folder name> (default: the paths the captures recorded)")
-    joint_order: JointOrder = cfg.field("auto", help="joint order of S (auto: 24 joints = SPIN's, 17 = Human3.6M's or MPI-INF-3DHP's, told apart by the root)")
-    mediapipe_reference: bool = cfg.field(False, help="also score mediapipe's world landmarks, run on the images, when the captures did not keep them")
 
 
 @dataclass(frozen=True)

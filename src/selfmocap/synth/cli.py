@@ -6,7 +6,8 @@ import argparse
 
 from selfmocap import config as cfg
 from selfmocap.cli import Command
-from selfmocap.synth.run import SynthConfig, generate
+from selfmocap.synth.config import SynthConfig
+from selfmocap.synth.run import generate
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
