@@ -35,7 +35,8 @@ from pathlib import Path
 def make_videos(folder: Path, clips: int, frames: int, size: int, seed: int) -> list[Path]:
     from selfmocap.video import write_video
     from selfmocap.data.clip import Clip
-    from selfmocap.synth.run import SynthConfig, generate
+    from selfmocap.synth.config import SynthConfig
+    from selfmocap.synth.run import generate
 
     folder.mkdir(parents=True, exist_ok=True)
     paths = []

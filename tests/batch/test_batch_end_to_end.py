@@ -28,7 +28,8 @@ CAPTURE_FILES = ("motion.npz", "motion.glb", "motion.bvh", "report.html", "run.j
 @pytest.fixture(scope="module")
 def frames(tmp_path_factory) -> list[np.ndarray]:
     from selfmocap.data.clip import Clip
-    from selfmocap.synth.run import SynthConfig, generate
+    from selfmocap.synth.config import SynthConfig
+    from selfmocap.synth.run import generate
 
     root = tmp_path_factory.mktemp("batch_clip")
     # seed 3 of the test split: a person mediapipe finds in every frame at this size (as tests/capture)
