@@ -34,7 +34,7 @@ from selfmocap.body.limits import (
     JointLimits,
     euler_to_pose,
 )
-from selfmocap.body.names import ANNY_ARTICULATED_BONES
+from selfmocap.body.names import ANNY_ARTICULATED_BONES, ANNY_TO_BODY
 from selfmocap.data.records import MotionWindow
 
 #: Families of the ``test`` split, the first checkpoint's whole training distribution.
@@ -891,7 +891,6 @@ _LEFT_LEG_REST: Final[np.ndarray] = np.array(
         [0.211, 0.851, -0.151],
     ]
 )
-_ANNY_TO_BODY: Final[np.ndarray] = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 #: Temperatures (m) of the soft maxima that find the ground contact and the weight-bearing foot.
 _GROUND_SOFTNESS: Final[float] = 0.003
 _CONTACT_SOFTNESS: Final[float] = 0.01
@@ -907,7 +906,7 @@ def _feet(pose: np.ndarray, root: np.ndarray) -> np.ndarray:
         the root, in body-frame axes after the root rotation.
     """
     rot = roma.rotvec_to_rotmat(torch.from_numpy(pose)).numpy()
-    rot = _ANNY_TO_BODY @ rot @ _ANNY_TO_BODY.T  # (T, 19, 3, 3) in body axes
+    rot = ANNY_TO_BODY @ rot @ ANNY_TO_BODY.T  # (T, 19, 3, 3) in body axes
     legs = []
     for side, mirror in (("L", 1.0), ("R", -1.0)):
         rest = _LEFT_LEG_REST * np.array([mirror, 1.0, 1.0])
