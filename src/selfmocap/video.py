@@ -1,4 +1,5 @@
-"""Frames in: a video file or a folder of images, streamed as RGB uint8 arrays.
+"""Frames in and out, for every stage (cues, export, eval, capture): a video file or a folder of
+images streamed as RGB uint8 arrays, and the one video writer (:class:`VideoWriter`, :func:`write_video`).
 
 :func:`open_video` checks the input once (it exists, OpenCV decodes it, the frames are counted
 exactly, the time window is inside it) and returns a :class:`VideoReader`, which re-opens the
