@@ -31,11 +31,8 @@ from selfmocap.models.network import BodyOutputSpec, MocapNet, NetworkConfig, fi
 from selfmocap.models.pretrained import CheckpointError, ModelCard, export_pretrained, load_pretrained
 from selfmocap.training.checkpoint import TrainState, config_differences, rng_state, set_rng_state
 from selfmocap.training.config import RESUMABLE_CHANGES, PretrainConfig
-from selfmocap.training.logs import CsvLog, plot_curves
+from selfmocap.training.logs import CsvLog, TrainRow, ValRow, plot_curves
 from selfmocap.training.losses import LossTerms, supervised_losses
-
-#: val.csv columns and model-card keys (training's file interface) -> the BodyErrors field each holds.
-VAL_METRICS = {"mpjpe": "per_joint_mm", "pa_mpjpe": "pa_mpjpe_mm", "reconstruction": "recon_mm", "surface": "surface_mm"}
 
 
 class PretrainError(ValueError):
@@ -110,13 +107,13 @@ def validate(net: MocapNet, body: BodyModel, dataset: FrameDataset | Subset, con
     """Mean MPJPE, PA-MPJPE, reconstruction and surface errors (mm) of ``net`` on ``dataset``."""
     was_training = net.training
     net.eval()
-    sums, count = dict.fromkeys(VAL_METRICS, 0.0), 0
+    sums, count = dict.fromkeys(ValRow.METRICS, 0.0), 0
     for batch in frame_loader(dataset, config.batch, config.frames.workers):
         batch = batch.to(device)
         pred = net(network_input(batch.rgb, batch.keypoints, config.frames.heatmap_sigma), batch.camera.principal)
         errors = body_errors(body(pred.pose, pred.shape), pred.camera.rotation, body(batch.pose, batch.shape), batch.camera.rotation)
-        for name in VAL_METRICS:
-            sums[name] += float(getattr(errors, VAL_METRICS[name]).sum())
+        for name in ValRow.METRICS:
+            sums[name] += float(getattr(errors, ValRow.METRICS[name]).sum())
         count += len(batch)
     net.train(was_training)
     return {name: total / max(count, 1) for name, total in sums.items()}
@@ -230,18 +227,18 @@ def pretrain(config: PretrainConfig) -> Path:
     if ranks.main:
         save_config(config, out / "config.json", selfmocap=selfmocap.__version__, torch=torch.__version__)
         keep = step if config.resume else None
-        train_log = CsvLog(out / "train.csv", ("step", "lr", "loss", *terms_names, "images_per_s"), keep)
-        val_log = CsvLog(out / "val.csv", ("step", "set", *VAL_METRICS), keep)
+        train_log = CsvLog(out / "train.csv", TrainRow, keep)
+        val_log = CsvLog(out / "val.csv", ValRow, keep)
 
     def checkpoint() -> None:
         TrainState(step, images_seen, to_dict(config), net.state_dict(), optimizer.state_dict(),
                    scheduler.state_dict(), rng_state(ranks.device)).save(ckpt_path)
-        plot_curves(train_log.read(), val_log.read(), terms_names, out / "curves.png")
+        plot_curves(train_log.read(), val_log.read(), out / "curves.png")
 
     def validate_all() -> dict[str, dict[str, float]]:
         metrics = {name: validate(net, body, s, config, ranks.device) for name, s in val_sets.items()}
         for name, values in metrics.items():
-            val_log.append({"step": step, "set": name, **values})
+            val_log.append(ValRow(step, name, values))
         return metrics
 
     order = TrainOrder(len(train_set), config.batch, config.seed, step, ranks.rank, ranks.world_size)
@@ -274,8 +271,7 @@ def pretrain(config: PretrainConfig) -> Path:
         bar.update(1)
         bar.set_postfix(loss=f"{logged[0]:.4f}", img_s=f"{speed:.1f}")
         if step % config.log_every == 0 or step == config.steps:
-            train_log.append({"step": step, "lr": scheduler.get_last_lr()[0], "loss": logged[0],
-                              **dict(zip(terms_names, logged[1:])), "images_per_s": speed})
+            train_log.append(TrainRow(step, scheduler.get_last_lr()[0], logged[0], dict(zip(terms_names, logged[1:])), speed))
         if val_sets and (step % config.val_every == 0 or step == config.steps):
             for name, values in validate_all().items():
                 bar.write(f"step {step} {name}: " + ", ".join(f"{k} {v:.1f} mm" for k, v in values.items()))
@@ -283,7 +279,7 @@ def pretrain(config: PretrainConfig) -> Path:
             checkpoint()
     bar.close()
     if ranks.main:
-        final = {r["set"]: {k: float(r[k]) for k in VAL_METRICS} for r in val_log.read() if int(r["step"]) == step}
+        final = {r.set: r.errors for r in val_log.read() if r.step == step}
         card = ModelCard(
             network=to_dict(config.network), frames=to_dict(config.frames), recipe=to_dict(config),
             data=_data_record(train_set, config), metrics=final, step=step, images_seen=images_seen,
