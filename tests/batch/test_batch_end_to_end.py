@@ -8,6 +8,7 @@ Everything goes through ``selfmocap.cli.main``, the entry point of the ``selfmoc
 from __future__ import annotations
 
 import csv
+import ipaddress
 import json
 import os
 import shutil
@@ -65,7 +66,7 @@ def _results(out: Path, names) -> dict[str, dict[str, np.ndarray]]:
 
 
 def _without_timings(rows: list[dict]) -> list[dict]:
-    return [{k: v for k, v in r.items() if k not in ("seconds", "stage_seconds")} for r in rows]
+    return [{k: v for k, v in r.items() if k not in ("seconds", "cpu_seconds", "stage_seconds")} for r in rows]
 
 
 def _assert_same_results(out_a: Path, out_b: Path) -> None:
@@ -100,6 +101,7 @@ def test_folder_batch_is_capture_per_video(reference, videos, tmp_path):
         assert row["reprojection_px"] == pytest.approx(run["reprojection_px"]["exported"])
         assert row["jitter_mm"] == pytest.approx(run["jitter"]["exported_mm"])
         assert row["seconds"] == pytest.approx(run["timings_s"]["total"])
+        assert 0 < row["cpu_seconds"] and float(csv_row["cpu_seconds"]) == pytest.approx(row["cpu_seconds"])
         assert set(row["stage_seconds"]) >= {"mediapipe", "flow", "adapt", "exports"}
         assert csv_row["name"] == row["name"] and int(csv_row["frames"]) == FRAMES
         assert float(csv_row["reprojection_px"]) == pytest.approx(row["reprojection_px"])
@@ -143,6 +145,7 @@ def test_bad_input_fails_its_row_then_resume_skips_and_retries(videos, frames, t
     assert main(["batch", str(inputs), "--out", str(out), *FAST]) == 0
     rows = {r["name"]: r for r in _rows(out)}
     assert rows["day2__backward.mp4"]["status"] == "complete"  # skipped: its result is complete
+    assert rows["day2__backward.mp4"]["cpu_seconds"] > 0  # the cost of the run that captured it, kept
     assert (out / "day2__backward.mp4" / "run.json").stat().st_mtime_ns == kept
     assert rows["broken.mp4"]["status"] == "captured" and rows["broken.mp4"]["attempts"] == 2
     assert rows["forward.mp4"]["status"] == "captured"
@@ -226,16 +229,75 @@ def test_two_jobs_give_the_results_of_one(reference, videos, tmp_path):
     _assert_same_results(reference, out)
 
 
+def _descendants(pid: int) -> set[int]:
+    """``pid`` and every process below it (Linux ``/proc``)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+    found, todo = set(), [pid]
+    while todo:
+        p = todo.pop()
+        found.add(p)
+        todo += children.get(p, [])
+    return found
+
+
+def _listening_addresses(pids: set[int]) -> set[str]:
+    """The local addresses of the TCP sockets these processes listen on (``/proc/net/tcp{,6}``)."""
+    inodes = set()
+    for pid in pids:
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if link.startswith("socket:["):
+                    inodes.add(link[8:-1])
+        except OSError:  # gone, or not ours to read
+            continue
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            (address, port), state, inode = fields[1].split(":"), fields[3], fields[9]
+            if state == "0A" and inode in inodes:  # LISTEN
+                raw = b"".join(bytes.fromhex(address[i:i + 8])[::-1] for i in range(0, len(address), 8))
+                ip = ipaddress.ip_address(raw)
+                ip = getattr(ip, "ipv4_mapped", None) or ip
+                found.add(f"{ip}:{int(port, 16)}")
+    return found
+
+
 @pytest.mark.slow
 def test_ray_gives_the_results_of_one_job(reference, videos, tmp_path, monkeypatch):
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")  # never report usage
+    # Loopback only. Ray (2.60) turns _node_ip_address="127.0.0.1" into the machine's own address
+    # (services.resolve_ip_for_localhost) and then listens on every interface, unless it is told that
+    # this machine runs no cluster: then every Ray server listens on 127.0.0.1 alone (checked below).
+    monkeypatch.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     ray = pytest.importorskip("ray")
-    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
-    # loopback only: never the machine's own network address, no dashboard
+    from ray._private import ray_constants
+
+    monkeypatch.setattr(ray_constants, "ENABLE_RAY_CLUSTER", False)  # read at import: ray may be imported already
     ray.init(num_cpus=2, _node_ip_address="127.0.0.1", include_dashboard=False)
     try:
         out = tmp_path / "ray"
         # small declared memory: the local instance's memory resource is a share of what is free now
         assert main(["batch", str(videos), "--out", str(out), *FAST, "--ray", "auto", "--ray-memory", "0.25"]) == 0
+        assert ray.get_runtime_context().gcs_address.startswith("127.0.0.1:")
+        assert {node["NodeManagerAddress"] for node in ray.nodes()} == {"127.0.0.1"}
+        if os.path.isdir("/proc/net"):
+            listening = _listening_addresses(_descendants(os.getpid()))
+            assert listening, "no listening Ray sockets found"
+            assert all(ipaddress.ip_address(a.rsplit(":", 1)[0]).is_loopback for a in listening), listening
     finally:
         ray.shutdown()
+    assert not ray.is_initialized()
     _assert_same_results(reference, out)

@@ -135,7 +135,8 @@ def initial_rows(config: BatchConfig, inputs: list[BatchInput], tasks: list[Capt
         result = task.config.out
         run = read_run(result) if all((result / m).is_file() for m in RESULT_MARKERS) else None
         if run is not None and not config.capture.overwrite:
-            row = replace(with_capture_summary(row, run["summary"]), status="complete", notes=kept_note(run, task.config))
+            row = replace(with_capture_summary(row, run["summary"]), status="complete", notes=kept_note(run, task.config),
+                          cpu_seconds=before.cpu_seconds if before is not None and before.succeeded else None)
         rows.append(row)
     return rows
 
@@ -201,7 +202,8 @@ def _run(config: BatchConfig, threads: int, tasks: list[CaptureTask], rows: list
                 in_flight -= 1
                 i = index[attempt.name]
                 tries[i] += 1
-                row = replace(rows[i], attempts=rows[i].attempts + 1, notes=attempt.notes)
+                row = replace(rows[i], attempts=rows[i].attempts + 1, notes=attempt.notes,
+                              cpu_seconds=round(attempt.cpu_seconds, 2))
                 if attempt.ok:
                     row = replace(with_capture_summary(row, attempt.summary), status="captured")
                 elif not attempt.user_error and tries[i] <= config.retries:

@@ -37,6 +37,10 @@ class BatchRow:
     reprojection_px: float | None = None  #: mean 2D keypoint error of the exported motion, pixels
     jitter_mm: float | None = None  #: jitter of the exported motion, mm/frame^2
     seconds: float | None = None  #: capture's own total time (the last attempt's wall time if it failed)
+    #: CPU seconds (user + system, all threads) of the process that ran the last attempt, during it:
+    #: what the capture cost in core-seconds whatever else ran on the machine (kept from the run
+    #: that captured a ``complete`` row)
+    cpu_seconds: float | None = None
     notes: str = ""  #: capture's warnings for this input (e.g. most frames without a person)
     stage_seconds: dict[str, float] = field(default_factory=dict)  #: capture's per-stage times (JSON only)
 

@@ -38,6 +38,7 @@ class Attempt:
     user_error: bool = False  #: capture refused the input (deterministic: not retried)
     summary: dict = field(default_factory=dict)  #: capture's run.json ``summary`` (``CaptureSummary.to_dict()``) when ok
     seconds: float = 0.0  #: wall time of the attempt
+    cpu_seconds: float = 0.0  #: CPU time (user + system, every thread) of the process that ran it, during the attempt
     notes: str = ""  #: capture's notices (warnings) printed during the attempt
 
 
@@ -87,7 +88,7 @@ def capture_one(task: CaptureTask) -> Attempt:
     from selfmocap.capture.pipeline import run_capture
     from selfmocap.errors import UserError
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     notices = io.StringIO()
     bars = io.StringIO()
     try:
@@ -95,12 +96,12 @@ def capture_one(task: CaptureTask) -> Attempt:
             result = run_capture(task.config)
     except UserError as err:
         return Attempt(task.name, False, one_line(err), user_error=True, seconds=time.perf_counter() - started,
-                       notes=notices.getvalue().strip())
+                       cpu_seconds=time.process_time() - cpu_started, notes=notices.getvalue().strip())
     except Exception as err:  # a failure of capture itself: reported in the row, retried
         return Attempt(task.name, False, f"{type(err).__name__}: {one_line(err)}", seconds=time.perf_counter() - started,
-                       notes=notices.getvalue().strip())
+                       cpu_seconds=time.process_time() - cpu_started, notes=notices.getvalue().strip())
     return Attempt(task.name, True, summary=result.summary.to_dict(), seconds=time.perf_counter() - started,
-                   notes=notices.getvalue().strip())
+                   cpu_seconds=time.process_time() - cpu_started, notes=notices.getvalue().strip())
 
 
 def capture_with_threads(task: CaptureTask) -> Attempt:
