@@ -8,7 +8,7 @@ import torch
 import trimesh
 from render_reference import paper_first_hits, python_rasterize_triangle
 
-from selfmocap.render import Fragments, RayCaster, pixel_ray_directions, rasterize
+from selfmocap.render import Fragments, RayCaster, face_visibility, pixel_ray_directions, rasterize
 
 FOCAL, PRINCIPAL, HEIGHT, WIDTH = 60.0, (20.0, 17.0), 36, 40
 FLOAT_TOL = 2e-5  # float32 Embree vs float64 maths, metres at ~3 m
@@ -182,3 +182,51 @@ def test_caster_is_reusable_and_checked():
 def test_caster_rejects_bad_meshes(vertices, faces, message):
     with pytest.raises(ValueError, match=message):
         RayCaster(vertices, faces)
+
+
+def _assert_same_hits(vertices: np.ndarray, faces: np.ndarray, directions: np.ndarray) -> None:
+    """The numpy-filled scene and embreex's TriangleMesh scene give bit-identical first hits."""
+    fast, slow = RayCaster(vertices, faces), RayCaster(vertices, faces, fast_fill=False)
+    origins = np.zeros_like(directions)
+    a, b = fast.cast(origins, directions), slow.cast(origins, directions)
+    for field in ("face_id", "bary", "t"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+    np.testing.assert_array_equal(face_visibility(vertices, faces, caster=fast),
+                                  face_visibility(vertices, faces, caster=slow))
+
+
+def test_numpy_filled_scene_is_available_here():
+    # on this platform the fast fill must be the one in use, or the test below compares the
+    # reference with itself
+    from selfmocap.render import embree_buffers
+    from selfmocap.render.raycast import _device
+
+    assert embree_buffers.available(_device())
+
+
+def test_numpy_filled_scene_hits_like_triangle_mesh():
+    rng = np.random.default_rng(0)
+    front = trimesh.creation.icosphere(subdivisions=3, radius=0.4)
+    back = trimesh.creation.box(extents=(1.0, 0.8, 0.2))
+    back.apply_translation([0.2, -0.1, 1.0])
+    mesh = trimesh.util.concatenate([front, back])
+    vertices = (mesh.vertices + [0.05, 0.02, 3.0]).astype(np.float32)
+    directions = np.concatenate([_rays().reshape(-1, 3), rng.normal([0, 0, 1], 0.2, (500, 3))])
+    _assert_same_hits(vertices, mesh.faces, directions.astype(np.float32))
+    # one triangle, and faces given as int64 (converted like TriangleMesh's input)
+    tri = np.array([[0.0, 0.0, 2.0], [0.5, 0.0, 2.0], [0.0, 0.5, 2.1]], np.float32)
+    _assert_same_hits(tri, np.array([[0, 1, 2]], np.int64), _rays().reshape(-1, 3).astype(np.float32))
+
+
+@pytest.mark.anny
+def test_numpy_filled_scene_hits_like_triangle_mesh_on_posed_anny(anny_body):
+    torch.manual_seed(0)
+    faces = anny_body.faces.numpy()
+    with torch.no_grad():
+        pose = 0.4 * torch.randn(3, anny_body.num_pose_joints, 3)
+        out = anny_body(pose, torch.rand(3, anny_body.shape_dim))
+    for vertices in out.vertices.numpy().astype(np.float32):
+        vertices = vertices + np.float32([0.1, -0.05, 3.0])
+        tri = vertices[faces]
+        centroids = tri.mean(1)
+        _assert_same_hits(vertices, faces, np.concatenate([centroids, _rays(300, (20, 18), 36, 40).reshape(-1, 3).astype(np.float32)]))

@@ -7,8 +7,9 @@ be unit vectors, and ``t`` is measured in units of the direction. Primary rays u
 with ``z = 1``, so their ``t`` is the camera-space depth of the hit.
 
 A :class:`RayCaster` holds the Embree scene (a BVH) of one mesh state. Building it is the
-expensive part (about 15 ms for the 27k-triangle Anny mesh), so build it once per frame and pass
-it to :func:`rasterize` and :func:`~selfmocap.render.visibility.face_visibility` alike.
+expensive part (about 11 ms of BVH build for the 27k-triangle Anny mesh on one core, plus a
+numpy copy into Embree's buffers), so build it once per mesh state and pass it to
+:func:`rasterize` and :func:`~selfmocap.render.visibility.face_visibility` alike.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 from embreex import rtcore, rtcore_scene
 from embreex.mesh_construction import TriangleMesh
+
+from selfmocap.render import embree_buffers
 
 
 @dataclass(frozen=True)
@@ -70,13 +73,16 @@ class RayCaster:
     Args:
         vertices: (V, 3) vertex positions (camera space for the renderers here).
         faces: (F, 3) integer vertex indices of each triangle.
+        fast_fill: fill Embree's buffers with numpy (:mod:`~selfmocap.render.embree_buffers`)
+            instead of embreex's ``TriangleMesh``; the scene and its hits are the same, the
+            build about 4x faster. False is the reference the tests compare with.
 
     Attributes:
         vertices: (V, 3) float32 copy the scene was built from.
         faces: (F, 3) uint32 copy the scene was built from.
     """
 
-    def __init__(self, vertices: np.ndarray, faces: np.ndarray):
+    def __init__(self, vertices: np.ndarray, faces: np.ndarray, *, fast_fill: bool = True):
         vertices = np.ascontiguousarray(vertices, dtype=np.float32)
         faces = np.ascontiguousarray(faces, dtype=np.uint32)
         if vertices.ndim != 2 or vertices.shape[1] != 3:
@@ -91,7 +97,11 @@ class RayCaster:
         self.faces = faces
         # The robust flag makes hits watertight on shared edges (no pinholes between triangles).
         self._scene = rtcore_scene.EmbreeScene(_device(), robust=True)
-        TriangleMesh(self._scene, vertices, faces)
+        if fast_fill and len(vertices) and len(faces) and embree_buffers.available(_device()):
+            # the same Embree calls as TriangleMesh, buffers filled by numpy (4x faster build)
+            embree_buffers.attach_triangle_mesh(self._scene, vertices, faces)
+        else:
+            TriangleMesh(self._scene, vertices, faces)
         # Embree builds the BVH lazily on the first query; do it now so that build time is
         # paid (and measured) here.
         self._scene.run(np.zeros((1, 3), np.float32), np.ones((1, 3), np.float32))
