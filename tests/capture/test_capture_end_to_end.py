@@ -54,6 +54,9 @@ def test_outputs_exist_and_agree(captured, clip):
     motion = read_motion_npz(captured / "motion.npz")
     assert motion.num_frames == FRAMES and motion.fps == pytest.approx(clip.meta.fps)
     assert motion.detected.all()
+    with np.load(captured / "motion.npz") as z:  # mediapipe's 3D landmarks kept for evaluate
+        world = z["world_keypoints_input"]
+    assert world.shape == (FRAMES, 23, 4) and (world[..., 3] > 0).any(axis=1).all()
     run = json.loads((captured / "run.json").read_text())
     assert run["summary"]["frames"] == FRAMES and run["summary"]["adaptation_steps"] == 2
     assert run["config"]["capture"]["iters"] == 2

@@ -600,6 +600,7 @@ def _write_exports(config, reader, body, exported: ClipPrediction, cues: Cues, l
         "keypoints2d_confidence": cues.raw_confidence,
         "reprojection_px_pretrained": err_before,
         "reprojection_px_adapted": err_after,
+        **({} if cues.world is None else {"world_keypoints_input": cues.world}),
     })
     bar.update()
     export.write_glb(work / "motion.glb", motion, body)
