@@ -117,6 +117,11 @@ def test_files_are_thinned_evenly_and_variants_parse():
         ObjectiveVariant.parse("kpt,seg")
     with pytest.raises(UserError, match="subset"):
         ObjectiveVariant.parse("x=kpt,nothing")
+    scaled = ObjectiveVariant.parse("w=kpt,world3d:scale")
+    assert scaled.objective.losses == ("kpt", "world3d") and scaled.objective.world3d_alignment == "scale"
+    assert variant.objective.world3d_alignment == "similarity"
+    with pytest.raises(UserError, match="alignment"):
+        ObjectiveVariant.parse("w=kpt,world3d:rigid")
     with pytest.raises(UserError, match="distinct names"):
         RealMotionOptions(variants=(variant, variant))
 

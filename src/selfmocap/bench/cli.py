@@ -13,8 +13,9 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     from selfmocap.bench.config import BenchConfig
 
     cfg.add_options(parser, BenchConfig)
-    parser.add_argument("--real-motion-variant", dest="real_motion_variant", action="append", metavar="NAME=LOSSES",
-                        help="an adaptation row of the real-motion table, e.g. adapted+world3d=kpt,seg,motion,world3d; "
+    parser.add_argument("--real-motion-variant", dest="real_motion_variant", action="append", metavar="NAME=LOSSES[:ALIGNMENT]",
+                        help="an adaptation row of the real-motion table, e.g. adapted+world3d=kpt,seg,motion,world3d "
+                             "(':scale' after the losses: the world3d term's scale-only alignment); "
                              "repeatable; replaces the default rows (default: adapted=kpt,seg,motion)")
 
 

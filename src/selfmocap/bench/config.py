@@ -25,12 +25,17 @@ class ObjectiveVariant:
 
     @classmethod
     def parse(cls, spec: str) -> ObjectiveVariant:
-        """``NAME=LOSSES`` (``adapted+world3d=kpt,seg,motion,world3d``) with the other objective settings at their defaults."""
-        name, sep, losses = spec.partition("=")
+        """``NAME=LOSSES[:ALIGNMENT]`` (``adapted+world3d=kpt,seg,motion,world3d:scale``) with the
+        other objective settings at their defaults; ALIGNMENT is the world3d alignment."""
+        name, sep, rest = spec.partition("=")
+        losses, _, align = rest.partition(":")
         if not sep or not name.strip() or not losses.strip():
-            raise UserError(f"--real-motion-variant {spec!r}: write NAME=LOSSES, e.g. adapted=kpt,seg,motion")
+            raise UserError(f"--real-motion-variant {spec!r}: write NAME=LOSSES[:ALIGNMENT], e.g. adapted=kpt,seg,motion")
         try:
-            return cls(name.strip(), ObjectiveConfig(losses=cfg.comma_list(losses)))
+            extra = {"world3d_alignment": align.strip()} if align.strip() else {}
+            if extra and extra["world3d_alignment"] not in ("similarity", "scale"):
+                raise ValueError(f"the world3d alignment must be similarity or scale, got {align.strip()!r}")
+            return cls(name.strip(), ObjectiveConfig(losses=cfg.comma_list(losses), **extra))
         except ValueError as err:
             raise UserError(f"--real-motion-variant {spec!r}: {err}") from None
 
@@ -52,7 +57,7 @@ class RealMotionOptions:
     batch: int = cfg.field(StepOptions.batch, help="frame pairs per adaptation step")
     size: int = cfg.field(FRAME_SIZE, help="frame width and height of the rendered clips (pixels)")
     mediapipe: bool = cfg.field(True, help="compute the reference row of mediapipe's world landmarks")
-    variants: tuple[ObjectiveVariant, ...] = cfg.field(DEFAULT_VARIANTS, flag="", help="the adaptation rows (CLI: --real-motion-variant NAME=LOSSES, repeatable)")
+    variants: tuple[ObjectiveVariant, ...] = cfg.field(DEFAULT_VARIANTS, flag="", help="the adaptation rows (CLI: --real-motion-variant NAME=LOSSES[:ALIGNMENT], repeatable)")
 
     def __post_init__(self) -> None:
         if self.files < 0:
