@@ -47,6 +47,8 @@ def main() -> None:
     parser.add_argument("--end", type=float, help="capture up to this time in seconds (capture's --end)")
     parser.add_argument("--baseline", action="store_true", help="without this benchmark's speed-ups")
     parser.add_argument("--cpu", action="store_true", help="stage table in CPU seconds (process_time)")
+    parser.add_argument("--flow-finest-scale", type=int,
+                        help="evaluate another DIS finest pyramid level (cues/config.py FlowConfig)")
     parser.add_argument("--out", type=Path, help="keep the capture here (default: a temporary folder)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args()
@@ -56,6 +58,10 @@ def main() -> None:
 
     if args.baseline:
         _use_baseline()
+    if args.flow_finest_scale is not None:  # pair_flow builds FlowConfig() from this module
+        from selfmocap.cues import config as cues_config
+
+        cues_config.FlowConfig = functools.partial(cues_config.FlowConfig, finest_scale=args.flow_finest_scale)
     if args.cpu:
         pipeline.time = types.SimpleNamespace(**{**vars(time), "perf_counter": time.process_time})
 
