@@ -21,10 +21,12 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from selfmocap.body import load_body_model
-from selfmocap.data.frames import FrameBatch, FrameConfig, FrameDataset, TrainOrder, collate_frames
+from selfmocap.data.frames import FrameBatch, FrameDataset, TrainOrder, collate_frames
+from selfmocap.data.config import FrameConfig
 from selfmocap.geometry.camera import Camera, euler_to_rotmat
 from selfmocap.geometry.crop import CropBox
-from selfmocap.models.network import MocapNet, NetworkConfig, count_parameters
+from selfmocap.models.network import MocapNet, count_parameters
+from selfmocap.models.config import NetworkConfig
 from selfmocap.training.config import PretrainConfig
 from selfmocap.training.pretrain import training_losses
 

@@ -86,8 +86,9 @@ def tiny_clips(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory):
-    from selfmocap.data.frames import FrameConfig
-    from selfmocap.models.network import MocapNet, NetworkConfig
+    from selfmocap.data.config import FrameConfig
+    from selfmocap.models.network import MocapNet
+    from selfmocap.models.config import NetworkConfig
     from selfmocap.models.pretrained import ModelCard, export_pretrained
 
     torch.manual_seed(0)

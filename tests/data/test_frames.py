@@ -7,7 +7,6 @@ from torch.utils.data import DataLoader
 from selfmocap.body.mirror import flip_pose
 from selfmocap.data.clip import list_clips
 from selfmocap.data.frames import (
-    FrameConfig,
     FrameDataset,
     TrainOrder,
     collate_frames,
@@ -16,6 +15,7 @@ from selfmocap.data.frames import (
     keypoint_heatmaps,
     network_input,
 )
+from selfmocap.data.config import FrameConfig
 from selfmocap.geometry.camera import project
 from selfmocap.geometry.crop import CropBox
 

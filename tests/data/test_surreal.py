@@ -129,8 +129,9 @@ def test_evaluate_ground_truth_gives_zero_with_the_gendered_truth(surreal, tmp_p
 def smpl_checkpoint(tmp_path_factory):
     import dataclasses
 
-    from selfmocap.data.frames import FrameConfig
-    from selfmocap.models.network import BodyOutputSpec, MocapNet, NetworkConfig
+    from selfmocap.data.config import FrameConfig
+    from selfmocap.models.network import BodyOutputSpec, MocapNet
+    from selfmocap.models.config import NetworkConfig
     from selfmocap.models.pretrained import ModelCard, export_pretrained
 
     torch.manual_seed(0)

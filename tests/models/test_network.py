@@ -8,11 +8,11 @@ from selfmocap.models.network import (
     NUM_OUTPUTS,
     OUTPUT_LAYOUT,
     MocapNet,
-    NetworkConfig,
     count_parameters,
     decode,
     fixed_depth_camera,
 )
+from selfmocap.models.config import NetworkConfig
 from selfmocap.training.losses import root_projection
 
 TINY = NetworkConfig(width=4)

@@ -3,9 +3,10 @@ import dataclasses
 import pytest
 import torch
 
-from selfmocap.data.frames import FrameConfig
+from selfmocap.data.config import FrameConfig
 from selfmocap.models import pretrained as pretrained_module
-from selfmocap.models.network import MocapNet, NetworkConfig
+from selfmocap.models.network import MocapNet
+from selfmocap.models.config import NetworkConfig
 from selfmocap.models.pretrained import CheckpointError, ModelCard, export_pretrained, load_pretrained, write_torch_file
 
 

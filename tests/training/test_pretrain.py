@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from selfmocap.cli import main
-from selfmocap.models.network import NetworkConfig
+from selfmocap.models.config import NetworkConfig
 from selfmocap.models.pretrained import load_pretrained
 from selfmocap.training.checkpoint import TrainState
 from selfmocap.training.config import PretrainConfig

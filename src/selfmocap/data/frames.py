@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Iterator, Literal, NamedTuple, Sequence
+from typing import Iterator, NamedTuple, Sequence
 
 import cv2
 import numpy as np
@@ -36,8 +36,8 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from selfmocap.body.mirror import MIRROR_X, flip_pose
 from selfmocap.body.names import KEYPOINT_FLIP, pose_flip_index
-from selfmocap.config import field
 from selfmocap.data.clip import Clip, list_clips
+from selfmocap.data.config import FrameConfig
 from selfmocap.data.records import ClipLabels
 from selfmocap.geometry.camera import Camera
 from selfmocap.geometry.crop import CropBox, crop_image, square_box
@@ -53,21 +53,6 @@ _LABEL_CACHE_CLIPS = 16
 cv2.setNumThreads(0)
 
 
-@dataclass(frozen=True)
-class FrameConfig:
-    """Crops, heatmaps and augmentation of the per-frame data."""
-
-    margin: float = field(0.2, help="box margin on each side, as a fraction of the keypoint extent")
-    box_source: Literal["keypoints", "mask"] = field("keypoints", help="what the person box is built around")
-    heatmap_sigma: float = field(3.0, help="standard deviation of the keypoint heatmaps, crop pixels")
-    augment: bool = field(True, help="augment training frames (validation frames never are)")
-    jitter_scale: float = field(0.15, help="box side multiplied by exp(U(-a, a))")
-    jitter_shift: float = field(0.08, help="box centre moved by U(-a, a) box sides")
-    colour_jitter: float = field(0.25, help="brightness, contrast and saturation factors in 1 +- a")
-    keypoint_noise: float = field(0.01, help="input keypoint noise std, as a fraction of the person's extent")
-    keypoint_dropout: float = field(0.08, help="probability that a visible input keypoint is dropped")
-    flip: bool = field(True, help="horizontal flip with left/right swap, half of the time")
-    workers: int = field(1, help="DataLoader worker processes per rank (0: load in the main process)")
 
 
 class FrameSample(NamedTuple):

@@ -16,10 +16,11 @@ from typing import Any
 
 import torch
 
-from selfmocap.data.frames import FrameConfig
+from selfmocap.data.config import FrameConfig
 from selfmocap.errors import UserError
 from selfmocap.io import atomic_path
-from selfmocap.models.network import ANNY_OUTPUTS, BodyOutputSpec, MocapNet, NetworkConfig
+from selfmocap.models.network import ANNY_OUTPUTS, BodyOutputSpec, MocapNet
+from selfmocap.models.config import NetworkConfig
 
 #: The file :func:`load_pretrained` uses by default (shipped inside the package).
 DEFAULT_CHECKPOINT = Path(__file__).parent / "checkpoints" / "mocapnet.pt"

@@ -8,8 +8,8 @@ from typing import Literal
 
 from selfmocap.body.config import BodyModelConfig
 from selfmocap.config import field
-from selfmocap.data.frames import FrameConfig
-from selfmocap.models.network import NetworkConfig
+from selfmocap.data.config import FrameConfig
+from selfmocap.models.config import NetworkConfig
 from selfmocap.training.losses import LossWeights
 
 #: Fields that may differ between a run and its ``--resume`` (none changes what is trained; other

@@ -27,7 +27,8 @@ from selfmocap.body import BodyModel
 from selfmocap.config import save_config, to_dict
 from selfmocap.data.frames import FrameBatch, FrameDataset, TrainOrder, frame_loader, network_input
 from selfmocap.eval.metrics import body_errors
-from selfmocap.models.network import BodyOutputSpec, MocapNet, NetworkConfig, fixed_depth_camera
+from selfmocap.models.network import BodyOutputSpec, MocapNet, fixed_depth_camera
+from selfmocap.models.config import NetworkConfig
 from selfmocap.models.pretrained import CheckpointError, ModelCard, export_pretrained, load_pretrained
 from selfmocap.training.checkpoint import TrainState, config_differences, rng_state, set_rng_state
 from selfmocap.training.config import RESUMABLE_CHANGES, PretrainConfig
