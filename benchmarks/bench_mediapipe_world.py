@@ -17,12 +17,14 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+import roma
 import torch
 
 from selfmocap.adapt.inputs import world_landmarks
+from selfmocap.bench.real_motion import limb_pa_mpjpe
 from selfmocap.body.names import KEYPOINT_NAMES
 from selfmocap.data.clip import list_clips
-from selfmocap.eval.metrics import LIMB_KEYPOINTS, pa_mpjpe
+from selfmocap.eval.metrics import LIMB_KEYPOINTS
 from selfmocap.geometry.camera import Camera, to_camera_space
 
 HIPS = [KEYPOINT_NAMES.index("left_hip"), KEYPOINT_NAMES.index("right_hip")]
@@ -34,8 +36,8 @@ def _scaled_error(p: np.ndarray, q: np.ndarray) -> float:
     return float(np.linalg.norm(s * p - q, axis=1).mean() * 1000)
 
 
-def _yaw(a: float) -> np.ndarray:
-    return np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
+#: Turns about the vertical (camera y) searched for the yaw+scale row, 2 degrees apart.
+YAWS = roma.euler_to_rotmat("y", torch.deg2rad(torch.arange(-180.0, 180.0, 2.0, dtype=torch.float64))[:, None]).numpy()
 
 
 def main() -> None:
@@ -49,12 +51,13 @@ def main() -> None:
         cam = Camera.from_array(torch.from_numpy(labels.camera).double())
         true = to_camera_space(torch.from_numpy(labels.keypoints3d).double(), cam).numpy()
         found = world_landmarks([clip.rgb(t) for t in range(len(clip))])
-        for t in np.flatnonzero(found[:, :, 3].sum(1) > 0):
+        frames = np.flatnonzero(found[:, :, 3].sum(1) > 0)
+        for t in frames:
             p = found[t, :, :3].astype(np.float64)
             p, q = (p - p[HIPS].mean(0))[idx], (true[t] - true[t][HIPS].mean(0))[idx]
             errors["scale"].append(_scaled_error(p, q))
-            errors["yaw+scale"].append(min(_scaled_error(p @ _yaw(a).T, q) for a in np.radians(np.arange(-180, 180, 2))))
-            errors["similarity"].append(float(pa_mpjpe(torch.from_numpy(p[None]), torch.from_numpy(q[None]))[0]))
+            errors["yaw+scale"].append(min(_scaled_error(p @ turn.T, q) for turn in YAWS))
+        errors["similarity"].extend(limb_pa_mpjpe(found[frames, :, :3], true[frames]).tolist())
     for name, v in errors.items():
         print(f"{name:>10}: mean {np.mean(v):6.1f} mm, median {np.median(v):6.1f} mm over {len(v)} frames")
 

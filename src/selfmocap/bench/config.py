@@ -9,6 +9,7 @@ from typing import Literal
 from selfmocap import config as cfg
 from selfmocap.adapt.config import AdaptOptions, ObjectiveConfig, StepOptions
 from selfmocap.errors import UserError
+from selfmocap.losses.world3d import WORLD_ALIGNMENTS
 
 #: The reference row of the real-motion table (a name no variant may take).
 MEDIAPIPE_ROW = "mediapipe world landmarks"
@@ -33,7 +34,7 @@ class ObjectiveVariant:
             raise UserError(f"--real-motion-variant {spec!r}: write NAME=LOSSES[:ALIGNMENT], e.g. adapted=kpt,seg,motion")
         try:
             extra = {"world3d_alignment": align.strip()} if align.strip() else {}
-            if extra and extra["world3d_alignment"] not in ("similarity", "scale"):
+            if extra and extra["world3d_alignment"] not in WORLD_ALIGNMENTS:
                 raise ValueError(f"the world3d alignment must be similarity or scale, got {align.strip()!r}")
             return cls(name.strip(), ObjectiveConfig(losses=cfg.comma_list(losses), **extra))
         except ValueError as err:

@@ -18,7 +18,7 @@ rotate, move nor resize the body, only articulate it.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 import roma
 import torch
@@ -27,6 +27,7 @@ import torch
 #: translation and scale free: the pose's shape only) or ``scale`` (translation and scale free:
 #: the target's orientation in the camera frame counts too; pass camera-oriented predictions).
 WorldAlignment = Literal["similarity", "scale"]
+WORLD_ALIGNMENTS: tuple[str, ...] = get_args(WorldAlignment)
 
 #: Length that normalises the 3D distances (metres): about the side of a person's crop.
 REFERENCE_LENGTH = 2.0
@@ -80,7 +81,7 @@ def world_keypoint_loss(pred: torch.Tensor, target: torch.Tensor, weight: torch.
     if not bool(usable.any()):
         return pred.sum() * 0.0
     pred, target, weight = pred[usable], target[usable].to(pred.dtype), weight[usable]
-    if align not in ("similarity", "scale"):
+    if align not in WORLD_ALIGNMENTS:
         raise ValueError(f"align must be 'similarity' or 'scale', got {align!r}")
     aligned = (similarity_align if align == "similarity" else scale_align)(pred, target, weight)
     squared = ((aligned - target) ** 2).sum(dim=-1)
