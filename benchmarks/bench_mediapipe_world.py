@@ -24,7 +24,7 @@ from selfmocap.adapt.inputs import world_landmarks
 from selfmocap.bench.real_motion import limb_pa_mpjpe
 from selfmocap.body.names import KEYPOINT_NAMES
 from selfmocap.data.clip import list_clips
-from selfmocap.eval.metrics import LIMB_KEYPOINTS
+from selfmocap.body.metrics import LIMB_KEYPOINTS
 from selfmocap.geometry.camera import Camera, to_camera_space
 
 HIPS = [KEYPOINT_NAMES.index("left_hip"), KEYPOINT_NAMES.index("right_hip")]

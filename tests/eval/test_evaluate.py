@@ -12,7 +12,7 @@ import torch
 from selfmocap.data import list_clips
 from selfmocap.data.predictions import ClipPrediction, write_prediction
 from selfmocap.eval.evaluate import evaluate
-from selfmocap.eval.metrics import METRIC_KEYPOINTS
+from selfmocap.body.metrics import METRIC_KEYPOINTS
 from selfmocap.geometry.camera import euler_to_rotmat, rotmat_to_euler
 from selfmocap.synth.config import SynthConfig
 from selfmocap.synth.run import generate

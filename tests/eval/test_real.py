@@ -22,7 +22,7 @@ from selfmocap.cli import main
 from selfmocap.data.predictions import ClipPrediction, write_prediction
 from selfmocap.errors import UserError
 from selfmocap.eval.annotations import JOINT_ORDERS, LIMB_JOINTS, detect_joint_order, read_annotations
-from selfmocap.eval.metrics import LIMB_KEYPOINTS
+from selfmocap.body.metrics import LIMB_KEYPOINTS
 from selfmocap.eval.config import RealConfig
 from selfmocap.eval.real import MEDIAPIPE_WORLD_KEY, CapturedFrame, evaluate_real, limb_errors, match_frames
 from selfmocap.export import captured_motion, write_motion_npz

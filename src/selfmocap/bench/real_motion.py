@@ -39,7 +39,7 @@ from selfmocap.data.records import MotionWindow
 from selfmocap.data.predictions import ClipPrediction
 from selfmocap.errors import UserError
 from selfmocap.eval.evaluate import METRIC_KEYS, clip_errors, summarise
-from selfmocap.eval.metrics import LIMB_KEYPOINT_NAMES, LIMB_KEYPOINTS, pa_mpjpe  # noqa: F401 (re-exported)
+from selfmocap.body.metrics import LIMB_KEYPOINT_NAMES, LIMB_KEYPOINTS, pa_mpjpe  # noqa: F401 (re-exported)
 
 #: Keys of a row: the evaluation's metrics, then the limb PA-MPJPE and the frames it is over.
 LIMB_KEYS = ("pa_limbs_mm", "limb_frames")

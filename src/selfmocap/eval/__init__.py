@@ -1,1 +1,1 @@
-"""Evaluation: 3D error metrics (:mod:`selfmocap.eval.metrics`)."""
+"""Evaluation of predictions against clips and real 3D annotation files (the metrics: :mod:`selfmocap.body.metrics`)."""

@@ -30,7 +30,7 @@ from typing import Final, Literal
 import numpy as np
 
 from selfmocap.errors import UserError
-from selfmocap.eval.metrics import LIMB_KEYPOINT_NAMES
+from selfmocap.body.metrics import LIMB_KEYPOINT_NAMES
 
 JointOrder = Literal["auto", "spin24", "h36m17", "mpi_inf_3dhp17"]
 
@@ -59,7 +59,7 @@ JOINT_ORDERS: Final[dict[str, tuple[str, ...]]] = {
     ),
 }
 
-#: The joints compared (:data:`~selfmocap.eval.metrics.LIMB_KEYPOINT_NAMES`).
+#: The joints compared (:data:`~selfmocap.body.metrics.LIMB_KEYPOINT_NAMES`).
 LIMB_JOINTS: Final[tuple[str, ...]] = LIMB_KEYPOINT_NAMES
 #: Index of the left and right hip in :data:`LIMB_JOINTS` (the root of the root alignment is their midpoint).
 LIMB_HIPS: Final[tuple[int, int]] = (LIMB_JOINTS.index("left_hip"), LIMB_JOINTS.index("right_hip"))

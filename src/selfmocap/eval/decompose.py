@@ -34,7 +34,7 @@ import torch
 from selfmocap.body.model import BodyModel
 from selfmocap.data.clip import Clip
 from selfmocap.data.predictions import ClipPrediction
-from selfmocap.eval.metrics import METRIC_KEYPOINTS, mpjpe
+from selfmocap.body.metrics import METRIC_KEYPOINTS, mpjpe
 from selfmocap.geometry.camera import Camera, camera_oriented
 
 

@@ -1,7 +1,7 @@
 """``selfmocap evaluate``: compare a predictions folder with the clips' 3D ground truth.
 
 Protocol (``docs/evaluation.md``): points are compared root-centred in the camera's orientation
-(``R X``), on the 17 COCO keypoints (:data:`~selfmocap.eval.metrics.METRIC_KEYPOINTS`); surface
+(``R X``), on the 17 COCO keypoints (:data:`~selfmocap.body.metrics.METRIC_KEYPOINTS`); surface
 error uses every mesh vertex, regenerated from the predicted pose and shape with the body model.
 Frames a method marked invalid (no person detected) are left out and counted.
 
@@ -34,7 +34,7 @@ from selfmocap.data.clip import Clip, clips_body_model, list_clips
 from selfmocap.data.predictions import ClipPrediction, prediction_path, read_prediction
 from selfmocap.eval.config import EvaluateConfig
 from selfmocap.eval.decompose import PartsSummary, clip_error_parts, format_parts, summarise_parts
-from selfmocap.eval.metrics import METRIC_KEYPOINTS, acceleration_error, body_errors
+from selfmocap.body.metrics import METRIC_KEYPOINTS, acceleration_error, body_errors
 from selfmocap.geometry.camera import Camera, camera_oriented
 from selfmocap.errors import UserError
 from selfmocap.eval.real import RealSummary, evaluate_real, format_real

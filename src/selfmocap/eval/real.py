@@ -4,7 +4,7 @@ against the 3D joints of SPIN / mmpose annotation files (:mod:`selfmocap.eval.an
 Protocol (``docs/evaluation.md``), on the 12 limb joints
 (:data:`~selfmocap.eval.annotations.LIMB_JOINTS`), in mm:
 
-* ``pa_mpjpe_mm``: per-joint error after the best similarity (:func:`~selfmocap.eval.metrics.pa_mpjpe`);
+* ``pa_mpjpe_mm``: per-joint error after the best similarity (:func:`~selfmocap.body.metrics.pa_mpjpe`);
 * ``per_joint_mm``: per-joint error after root alignment, the root being the midpoint of the two
   hips of each skeleton. The capture's body-frame keypoints are turned into the camera's
   orientation with the recorded camera rotation (``R X``, :meth:`Camera.from_array`), the
@@ -43,7 +43,7 @@ import torch
 from selfmocap.errors import UserError
 from selfmocap.eval.config import RealConfig
 from selfmocap.eval.annotations import LIMB_HIPS, LIMB_JOINTS, Annotations, read_annotations
-from selfmocap.eval.metrics import LIMB_KEYPOINTS, MM, mpjpe, pa_mpjpe
+from selfmocap.body.metrics import LIMB_KEYPOINTS, MM, mpjpe, pa_mpjpe
 from selfmocap.geometry.camera import Camera, camera_oriented
 
 #: The ``motion.npz`` extra holding mediapipe's world landmarks per frame, (T, K, 4): ``x, y, z``

@@ -26,7 +26,7 @@ import selfmocap
 from selfmocap.body import BodyModel
 from selfmocap.config import save_config, to_dict
 from selfmocap.data.frames import FrameBatch, FrameDataset, TrainOrder, frame_loader, network_input
-from selfmocap.eval.metrics import body_errors
+from selfmocap.body.metrics import body_errors
 from selfmocap.models.network import BodyOutputSpec, MocapNet, fixed_depth_camera
 from selfmocap.models.config import NetworkConfig
 from selfmocap.models.pretrained import CheckpointError, ModelCard, export_pretrained, load_pretrained

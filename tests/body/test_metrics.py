@@ -7,7 +7,7 @@ import torch
 from scipy.optimize import minimize
 
 from selfmocap.body.model import BodyOutput
-from selfmocap.eval.metrics import (
+from selfmocap.body.metrics import (
     acceleration_error,
     body_errors,
     mpjpe,
