@@ -58,10 +58,10 @@ def main() -> None:
 
     if args.baseline:
         _use_baseline()
-    if args.flow_finest_scale is not None:  # pair_flow builds FlowConfig() from this module
-        from selfmocap.cues import config as cues_config
+    if args.flow_finest_scale is not None:  # pair_flow builds FlowConfig() from cues/flow.py's name
+        from selfmocap.cues import flow as cues_flow
 
-        cues_config.FlowConfig = functools.partial(cues_config.FlowConfig, finest_scale=args.flow_finest_scale)
+        cues_flow.FlowConfig = functools.partial(cues_flow.FlowConfig, finest_scale=args.flow_finest_scale)
     if args.cpu:
         pipeline.time = types.SimpleNamespace(**{**vars(time), "perf_counter": time.process_time})
 

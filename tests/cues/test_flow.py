@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from selfmocap.cues import estimate_clip_flow, estimate_flow, flow_consistency
+from selfmocap.cues import estimate_flow, flow_consistency, pair_flow
 from selfmocap.cues.config import FlowConfig
 
 
@@ -87,7 +87,7 @@ def test_clip_flow_and_consistency():
     d = (4.0, 0.0)
     a, b, mask = _blob_pair(128, d, seed=3)
     c = _blob_pair(128, (8.0, 0.0), seed=3)[1]
-    flow, valid = estimate_clip_flow(np.stack([a, b, c]))
+    flow, valid = pair_flow(np.stack([a, b, c]))
     assert flow.shape == (2, 128, 128, 2) and valid.shape == (2, 128, 128) and valid.dtype == bool
     assert np.array_equal(flow[0], estimate_flow(a, b))
     assert valid[0].mean() > 0.9
@@ -96,8 +96,22 @@ def test_clip_flow_and_consistency():
     covered = ~mask & np.roll(mask, 3, axis=1) & (np.abs(yy - 64) < 30) & (xx > 64)
     assert covered.sum() > 50
     assert valid[0][covered].mean() < 0.5
-    flow_off, valid_off = estimate_clip_flow(np.stack([a, b]), FlowConfig(consistency_check=False))
+    flow_off, valid_off = pair_flow(np.stack([a, b]), config=FlowConfig(consistency_check=False))
     assert valid_off.all() and np.array_equal(flow_off[0], flow[0])
+
+
+@pytest.mark.parametrize("threads", [2, 3, 8])
+def test_pair_flow_with_threads_and_a_gap_is_the_pairs_one_by_one(threads):
+    """Threads split the pairs between DIS instances: the same flow and validity as one DIS, pair by pair."""
+    rng = np.random.default_rng(0)
+    frames = [_blob_pair(64, tuple(rng.uniform(-3, 3, 2)), seed=s)[1] for s in range(6)]
+    flow, valid = pair_flow(frames, gap=2, threads=threads)
+    assert flow.shape == (4, 64, 64, 2) and valid.shape == (4, 64, 64)
+    for t in range(4):
+        forward = estimate_flow(frames[t], frames[t + 2])
+        assert np.array_equal(flow[t], forward)
+        assert np.array_equal(valid[t], flow_consistency(forward, estimate_flow(frames[t + 2], frames[t])))
+    assert pair_flow(frames[:2], gap=2)[0].shape == (0, 64, 64, 2)
 
 
 def test_flow_consistency_by_hand():
@@ -121,6 +135,8 @@ def test_grey_input_and_errors():
     with pytest.raises(ValueError, match="RGB"):
         estimate_flow(a[..., :2], b[..., :2])
     with pytest.raises(ValueError, match="frames"):
-        estimate_clip_flow(np.zeros((0, 8, 8, 3), np.uint8))
+        pair_flow(np.zeros((0, 8, 8, 3), np.uint8))
+    with pytest.raises(ValueError, match="gap"):
+        pair_flow([a, b], gap=0)
     with pytest.raises(ValueError, match="preset"):
         FlowConfig(preset="slow")

@@ -26,6 +26,7 @@ from scipy.ndimage import uniform_filter1d
 
 from selfmocap.adapt.config import CropConfig, InputConfig
 from selfmocap.cues.degrade import noisy_segmentation
+from selfmocap.cues.flow import pair_flow
 from selfmocap.cues.detector import MIN_VISIBLE_KEYPOINTS, detector_keypoints
 from selfmocap.data.clip import Clip, list_clips
 from selfmocap.errors import UserError
@@ -172,26 +173,6 @@ def build_inputs(
         gap=gap,
         world=None if world is None else torch.from_numpy(np.asarray(world, dtype=np.float32)),
     )
-
-
-def pair_flow(frames: list[np.ndarray], gap: int, progress: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """DIS flow t -> t + gap for every pair of ``frames`` and its forward-backward validity
-    (with a progress bar named ``progress``, if given)."""
-    from tqdm import tqdm
-
-    from selfmocap.cues.config import FlowConfig
-    from selfmocap.cues.flow import estimate_flow, flow_consistency
-
-    h, w = frames[0].shape[:2]
-    if len(frames) <= gap:
-        return np.zeros((0, h, w, 2), np.float32), np.zeros((0, h, w), bool)
-    dis = FlowConfig().create()
-    flow = np.zeros((len(frames) - gap, h, w, 2), np.float32)
-    valid = np.zeros((len(frames) - gap, h, w), bool)
-    for t in tqdm(range(len(frames) - gap), desc=progress, disable=progress is None, unit="pair"):
-        flow[t] = estimate_flow(frames[t], frames[t + gap], dis=dis)
-        valid[t] = flow_consistency(flow[t], estimate_flow(frames[t + gap], frames[t], dis=dis))
-    return flow, valid
 
 
 def mask_pixels(mask: np.ndarray) -> np.ndarray:

@@ -48,12 +48,12 @@ from selfmocap.adapt.inputs import (
     build_inputs,
     crop_squares,
     mask_pixels,
-    pair_flow,
 )
 from selfmocap.adapt.network import predict_clip, to_clip_prediction
 from selfmocap.adapt.refine import RefineTargets, keypoint_errors, refine_motion, video_shape
 from selfmocap.body.names import KEYPOINT_NAMES
 from selfmocap.capture.config import CaptureConfig, CaptureOptions, SourceOptions
+from selfmocap.cues.flow import pair_flow
 from selfmocap.cues.mediapipe import KEYPOINT_CONFIDENCE_THRESHOLD
 from selfmocap.capture.summary import CaptureSummary, CaptureTimings, ReprojectionSummary, SmoothingSummary
 from selfmocap.cues.detector import MIN_VISIBLE_KEYPOINTS
@@ -497,7 +497,7 @@ def _capture(config: CaptureConfig, reader, pretrained, body, work: Path, timing
         timings.decode += time.perf_counter() - tic
         tic = time.perf_counter()
         seg_gap = min(gap, max(b - a - 1, 1))
-        flow, valid = pair_flow(frames, seg_gap, progress=f"flow {label}") if b - a > seg_gap else (
+        flow, valid = pair_flow(frames, seg_gap, progress=f"flow {label}", threads=torch.get_num_threads()) if b - a > seg_gap else (
             np.zeros((0, h, w, 2), np.float32), np.zeros((0, h, w), bool))
         timings.flow += time.perf_counter() - tic
         tic = time.perf_counter()

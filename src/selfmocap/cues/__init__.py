@@ -4,6 +4,6 @@ and degraded silhouettes of synthetic clips (``detector``, ``degrade``), and opt
 (``flow``). ``capture/`` and ``adapt/`` only orchestrate them."""
 
 from selfmocap.cues.config import FlowConfig
-from selfmocap.cues.flow import estimate_clip_flow, estimate_flow, flow_consistency
+from selfmocap.cues.flow import estimate_flow, flow_consistency, pair_flow
 
-__all__ = ["FlowConfig", "estimate_clip_flow", "estimate_flow", "flow_consistency"]
+__all__ = ["FlowConfig", "estimate_flow", "flow_consistency", "pair_flow"]
