@@ -28,6 +28,8 @@ import time
 import types
 from pathlib import Path
 
+from _timing import cpu_ticks, steal_percent
+
 
 def _cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -70,9 +72,10 @@ def main() -> None:
         out = args.out or Path(tmp) / "capture"
         config = CaptureConfig(video=args.video, out=out, capture=CaptureOptions(overwrite=True),
                                source=SourceOptions(end=args.end))
-        cpu0, wall0 = _cpu_seconds(), time.perf_counter()
+        cpu0, wall0, ticks = _cpu_seconds(), time.perf_counter(), cpu_ticks()
         result = pipeline.run_capture(config)
         cpu, wall = _cpu_seconds() - cpu0, time.perf_counter() - wall0
+        steal = steal_percent(ticks, cpu_ticks())
         summary = result.summary.format(result.out)
     load_after = os.getloadavg()
     n = result.num_frames
@@ -81,7 +84,7 @@ def main() -> None:
     print(summary)
     print(f"\n{args.video.name}: {n} frames, {'baseline' if args.baseline else 'this code'}, "
           f"load averages (1, 5, 15 min) {load_before} before, {load_after} after, "
-          f"{os.cpu_count()} CPUs")
+          f"{os.cpu_count()} CPUs, CPU steal {steal:.1f} % (time the hypervisor gave to other machines)")
     print(f"| stage | {unit} | ms / frame |\n|---|---:|---:|")
     for k, v in stages.items():
         print(f"| {k} | {v:.1f} | {1000 * v / n:.0f} |")
@@ -91,7 +94,7 @@ def main() -> None:
         args.json.write_text(json.dumps({
             "video": str(args.video), "end": args.end, "frames": n, "baseline": args.baseline,
             "stage_unit": unit, "stages": stages, "wall_s": wall, "cpu_s": cpu,
-            "load_before": load_before, "load_after": load_after,
+            "load_before": load_before, "load_after": load_after, "steal_pct": steal,
             "keypoint_px": result.summary.reprojection_px.as_dict(),
         }, indent=1, default=float))
 

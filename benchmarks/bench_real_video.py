@@ -52,6 +52,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from _timing import cpu_ticks, steal_percent
+
 from selfmocap.body import load_body_model
 from selfmocap.capture.smoothing import jitter_mm
 from selfmocap.video import open_video
@@ -109,6 +111,8 @@ class RunCost:
     process_s: float  #: the child process, start-up and model loading included
     peak_rss_gib: float  #: the child's peak resident memory
     stages_s: dict[str, float]  #: run.json's stage timings
+    cpu_s: float = float("nan")  #: the child's user + system CPU time, all threads
+    steal_pct: float = float("nan")  #: CPU time the hypervisor stole during the child's run, % of all CPU time
 
     @property
     def fps_pipeline(self) -> float:
@@ -299,9 +303,11 @@ def pooled_scores(method: str, pool: _Pool) -> MethodScores:
                         _weighted(pool.jitter3d), _weighted(pool.jitter2d), **feet)
 
 
-def run_capture(video: Path, out: Path, extra: list[str]) -> tuple[float, float, list[str]]:
-    """``selfmocap capture VIDEO --out OUT EXTRA`` in a child process; (seconds, peak GiB, argv)."""
+def run_capture(video: Path, out: Path, extra: list[str]) -> tuple[dict, list[str]]:
+    """``selfmocap capture VIDEO --out OUT EXTRA`` in a child process; its cost (``process_s``,
+    ``peak_rss_gib``, ``cpu_s``, ``steal_pct``) and argv."""
     argv = [sys.executable, "-m", "selfmocap.cli", "capture", str(video), "--out", str(out), "--overwrite", *extra]
+    ticks = cpu_ticks()
     started = time.perf_counter()
     child = subprocess.Popen(argv)
     _, status, usage = os.wait4(child.pid, 0)
@@ -309,7 +315,8 @@ def run_capture(video: Path, out: Path, extra: list[str]) -> tuple[float, float,
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
         raise SystemExit(f"capture of {video} failed with exit code {child.returncode}: {shlex.join(argv)}")
-    return seconds, usage.ru_maxrss / 2**20, argv  # ru_maxrss: KiB on Linux
+    return {"process_s": seconds, "peak_rss_gib": usage.ru_maxrss / 2**20,  # ru_maxrss: KiB on Linux
+            "cpu_s": usage.ru_utime + usage.ru_stime, "steal_pct": steal_percent(ticks, cpu_ticks())}, argv
 
 
 def mask_pass(result: Path, sheet_at: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[int, np.ndarray]]:
@@ -375,11 +382,10 @@ def bench_video(video: Path, work: Path, out: Path, extra: list[str], pools: dic
     if reuse and (result / "run.json").is_file():
         print(f"\n== {name}: reusing the capture in {result}", flush=True)
         cost = json.loads(cost_file.read_text()) if cost_file.is_file() else {}
-        process_s, peak_gib = cost.get("process_s", float("nan")), cost.get("peak_rss_gib", float("nan"))
     else:
         print(f"\n== {name}: capture", flush=True)
-        process_s, peak_gib, argv = run_capture(video, result, extra)
-        write_json(cost_file, {"process_s": process_s, "peak_rss_gib": peak_gib, "argv": argv})
+        cost, argv = run_capture(video, result, extra)
+        write_json(cost_file, {**cost, "argv": argv})
     run = json.loads((result / "run.json").read_text())
     summary = run["summary"]
     motion = read_motion_npz(result / "motion.npz")
@@ -403,7 +409,9 @@ def bench_video(video: Path, work: Path, out: Path, extra: list[str], pools: dic
     ok, png = cv2.imencode(".png", cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
     write_bytes(out / f"{name}.png", png.tobytes())
     stages = {k: float(v) for k, v in summary["timings_s"].items()}
-    cost = RunCost(t_count, stages["total"], process_s, peak_gib, stages)
+    nan = float("nan")
+    cost = RunCost(t_count, stages["total"], cost.get("process_s", nan), cost.get("peak_rss_gib", nan), stages,
+                   cost.get("cpu_s", nan), cost.get("steal_pct", nan))
     return VideoResult(
         name=name, source_size=tuple(run["video"]["source_size"]), size=tuple(motion.image_size), fps=motion.fps,
         frames=t_count, frames_without_person=int((~frames).sum()), person_height_px=float(np.nanmedian(heights)),
@@ -440,17 +448,21 @@ def format_tables(results: list[VideoResult], overall: tuple[MethodScores, ...],
                          f"{_f(s.keypoint_pct_mean, 2)} / {_f(s.keypoint_pct_p95, 2)} | {_f(s.silhouette_iou, 3)} | "
                          f"{_f(s.jitter3d_mm)} | {_f(s.jitter2d_px, 2)} | {skate} | {pen} |")
     lines += ["", "| video | frames | analysed at | person height px (median) | frames without a person | detector 2D jitter px/f² | "
-              "mask-pass keypoint shift px | frames/s (pipeline / process) | peak memory GiB |", "|---|---|---|---|---|---|---|---|---|"]
+              "mask-pass keypoint shift px | frames/s (pipeline / process) | CPU s (ms / frame) | CPU steal % | peak memory GiB |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         c = r.cost
         lines.append(f"| {r.name} | {r.frames} | {r.size[0]}x{r.size[1]} (from {r.source_size[0]}x{r.source_size[1]}) | "
                      f"{_f(r.person_height_px, 0)} | {r.frames_without_person} | {_f(r.detector_jitter2d_px, 2)} | "
-                     f"{_f(r.detector_rerun_px, 3)} | {c.fps_pipeline:.2f} / {c.fps_process:.2f} | {c.peak_rss_gib:.2f} |")
+                     f"{_f(r.detector_rerun_px, 3)} | {c.fps_pipeline:.2f} / {c.fps_process:.2f} | "
+                     f"{_f(c.cpu_s)} ({_f(1e3 * c.cpu_s / c.frames, 0)}) | {_f(c.steal_pct)} | {c.peak_rss_gib:.2f} |")
     frames = sum(r.frames for r in results)
     pipeline = sum(r.cost.pipeline_s for r in results)
     process = sum(r.cost.process_s for r in results)
+    cpu = sum(r.cost.cpu_s for r in results)
     lines.append(f"| **all** | {frames} | | | {sum(r.frames_without_person for r in results)} | | | "
-                 f"{frames / pipeline:.2f} / {frames / process:.2f} | {max(r.cost.peak_rss_gib for r in results):.2f} |")
+                 f"{frames / pipeline:.2f} / {frames / process:.2f} | {_f(cpu)} ({_f(1e3 * cpu / frames, 0)}) | | "
+                 f"{max(r.cost.peak_rss_gib for r in results):.2f} |")
     stages = list(dict.fromkeys(k for r in results for k in r.cost.stages_s))
     lines += ["", "Stage table, ms per frame (`run.json` timings):", "",
               "| stage | " + " | ".join(r.name for r in results) + " |", "|---" * (len(results) + 1) + "|"]

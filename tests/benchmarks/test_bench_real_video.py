@@ -17,11 +17,20 @@ def bench():
     spec = importlib.util.spec_from_file_location("bench_real_video", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses resolve their module by name
+    sys.path.insert(0, str(SCRIPT.parent))  # its sibling _timing.py, as when run from benchmarks/
     try:
         spec.loader.exec_module(module)
         yield module
     finally:
         sys.modules.pop(spec.name, None)
+        sys.path.remove(str(SCRIPT.parent))
+
+
+def test_steal_percent_by_hand_and_the_cpu_ticks_reading(bench):
+    assert bench.steal_percent((10, 1000), (40, 1600)) == pytest.approx(5.0)
+    assert np.isnan(bench.steal_percent((0, 0), (0, 0)))
+    steal, total = bench.cpu_ticks()
+    assert 0 <= steal <= total
 
 
 def test_person_heights_is_the_masks_vertical_extent(bench):
