@@ -114,7 +114,7 @@ def test_ddp_matches_single_process(fake_data, tmp_path):
     assert single.returncode == 0, single.stderr[-2000:]
     ddp = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                           "-m", "selfmocap.cli", "pretrain", *args, "--out", str(tmp_path / "ddp")],
-                         env=_env(), capture_output=True, text=True)
+                         env=_env(), capture_output=True, text=True, timeout=600)  # a hang fails, it does not stall CI
     assert ddp.returncode == 0, ddp.stderr[-3000:]
     a, b = _losses(tmp_path / "single"), _losses(tmp_path / "ddp")
     assert [s for s, _ in a] == [s for s, _ in b] == list(range(1, 7))

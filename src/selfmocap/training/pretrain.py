@@ -54,8 +54,16 @@ class Ranks:
         return self.rank == 0
 
     def finish(self) -> None:
-        """Wait for all ranks, then leave the process group."""
+        """Wait for all ranks, then leave the process group.
+
+        Two barriers, not one: gloo's worker thread frees a finished barrier together with the
+        collectives before it, whose tensors need the GIL to be released. If the main thread goes
+        straight on to free the process group (which joins that thread) while holding the GIL, the
+        two wait for each other forever (seen in CI: the DDP test hung in ``~ProcessGroupGloo``).
+        While the main thread waits in the second barrier, with the GIL released, the worker frees
+        the first; the second holds no tensors."""
         if self.world_size > 1:
+            dist.barrier()
             dist.barrier()
             dist.destroy_process_group()
 
