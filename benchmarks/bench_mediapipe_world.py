@@ -20,7 +20,7 @@ import numpy as np
 import roma
 import torch
 
-from selfmocap.adapt.inputs import world_landmarks
+from selfmocap.cues.mediapipe import world_landmarks
 from selfmocap.bench.real_motion import limb_pa_mpjpe
 from selfmocap.body.names import KEYPOINT_NAMES
 from selfmocap.data.clip import list_clips

@@ -354,7 +354,9 @@ def contact_sheet(frames: dict[int, np.ndarray], motion, body, fps: float, name:
         ground = Ground.of(world.world_from_camera, float(world.translation[t][1])) if world is not None else None
         tile = overlay_frame(image, verts, faces, motion.camera[t], detected=bool(motion.detected[t]), ground=ground)
         label = f"{name} frame {t} ({t / fps:.2f} s)"
-        scale = max(tile.shape[0] / 480.0, 0.35)
+        # as large as the tile's height allows, but inside the overlay's half (portrait videos)
+        (text_w, _), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 1.0, 1)
+        scale = max(min(tile.shape[0] / 480.0, 0.95 * (tile.shape[1] / 2 - 12) / text_w), 0.35)
         for colour, thick in (((0, 0, 0), 4), ((255, 255, 255), 1)):
             cv2.putText(tile, label, (6, tile.shape[0] - 10), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thick, cv2.LINE_AA)
         tiles.append(tile)

@@ -88,6 +88,7 @@ def synthetic_batch(batch: int) -> FrameBatch:
                       torch.zeros(batch, 2), torch.full((batch,), 3.5), torch.full((batch, 2), 64.0)),
         box=CropBox(torch.zeros(batch, 2), torch.ones(batch)),
         index=torch.arange(batch),
+        world=torch.zeros(batch, 23, 4),
     )
 
 

@@ -118,3 +118,33 @@ def test_optimize_baseline_inits(tiny_clips, tmp_path, body, init):
     pred = optimize_clip(clip, inputs, body, OptimizeConfig(data=tiny_clips, out=tmp_path, init=init, iters=2, batch=2), progress=False)
     assert pred.pose.shape == (len(clip), 19, 3) and np.isfinite(pred.camera).all()
     assert METHOD_NAMES[init].startswith("optimization")
+
+
+def test_a_world_input_checkpoint_is_given_mediapipe_landmarks(tiny_clips, tmp_path, body):
+    import dataclasses
+
+    from selfmocap.adapt.network import predict_clip
+    from selfmocap.data.config import FrameConfig
+    from selfmocap.models.config import NetworkConfig
+    from selfmocap.models.network import MocapNet
+    from selfmocap.models.pretrained import ModelCard, export_pretrained, load_pretrained
+
+    torch.manual_seed(0)
+    config = NetworkConfig(width=4, fc_factor=4, world_input=True)
+    net = MocapNet(config)
+    with torch.no_grad():
+        net.world.weight.normal_()
+    card = ModelCard(network=dataclasses.asdict(config), frames=dataclasses.asdict(FrameConfig()), recipe={}, data={},
+                     metrics={}, step=0, images_seen=0, versions={}, created="test")
+    ckpt = export_pretrained(net, card, tmp_path / "world.pt")
+    assert main(["predict", "--data", str(tiny_clips), "--out", str(tmp_path / "pred"), "--checkpoint", str(ckpt)]) == 0
+    loaded = load_pretrained(ckpt)
+    clip = list_clips(tiny_clips)[0]
+    inputs = prepare_inputs(clip, InputConfig(), 128, world=True)  # mediapipe on the clip's RGB frames
+    sigma = loaded.card.frame_config.heatmap_sigma
+    expected = predict_clip(loaded.model, body, inputs, sigma)
+    assert np.allclose(read_prediction(tmp_path / "pred" / f"{clip.meta.clip_id}.npz").pose, expected.pose, atol=1e-5)
+    # the landmarks reach the network: other landmarks, another prediction
+    world = torch.cat([torch.randn(len(clip), 23, 3), torch.ones(len(clip), 23, 1)], dim=-1)
+    other = predict_clip(loaded.model, body, dataclasses.replace(inputs, world=world), sigma)
+    assert not np.allclose(other.pose, expected.pose, atol=1e-3)

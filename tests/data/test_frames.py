@@ -12,11 +12,13 @@ from selfmocap.data.frames import (
     collate_frames,
     flip_camera,
     flip_keypoints,
+    flip_world,
     keypoint_heatmaps,
     network_input,
 )
 from selfmocap.data.config import FrameConfig
-from selfmocap.geometry.camera import project
+from selfmocap.body.names import KEYPOINT_NAMES
+from selfmocap.geometry.camera import Camera, project
 from selfmocap.geometry.crop import CropBox
 
 NO_AUG = FrameConfig(augment=False)
@@ -141,3 +143,56 @@ def test_smpl_flip_swaps_sides_and_mirrors_the_body(smpl_body):
     mirrored = smpl_body(flip_pose(pose, flip), torch.zeros(1, 10)).joints
     swap = [0] + [i + 1 for i in flip]
     assert torch.allclose(mirrored, joints[:, swap] * torch.tensor([-1.0, 1.0, 1.0]), atol=1e-5)
+
+
+def _true_world(clip) -> np.ndarray:
+    """(T, K, 4) the clip's true camera-space keypoints as world landmarks (confidence 1)."""
+    from selfmocap.geometry.camera import to_camera_space
+
+    labels = clip.labels
+    cam = Camera.from_array(torch.from_numpy(labels.camera).float())
+    points = to_camera_space(torch.from_numpy(labels.keypoints3d).float(), cam).numpy()
+    return np.concatenate([points, np.ones_like(points[..., :1])], axis=-1)
+
+
+def test_world_landmarks_follow_the_crop_through_flips_and_dropout(fake_data, body, tmp_path):
+    import shutil
+
+    from selfmocap.data.clip import list_clips
+    from selfmocap.geometry.camera import to_camera_space
+
+    root = tmp_path / "train"
+    shutil.copytree(fake_data / "train", root)
+    plain = FrameDataset([root], 128)
+    assert (plain[0].world == 0).all()  # no world_landmarks.npz: all zero
+    for clip in list_clips(root):
+        clip.write_world_landmarks(_true_world(clip))
+    dataset = FrameDataset([root], 128, FrameConfig(world_dropout=0.3))
+    batch = _batch(dataset, [(i, 50 + i) for i in range(len(dataset))] * 3)
+    kept = batch.world[..., 3].sum(-1) > 0
+    assert 0 < int(kept.sum()) < len(kept)  # some frames withheld, most kept
+    with torch.no_grad():
+        true = to_camera_space(body(batch.pose, batch.shape).keypoints, batch.camera)
+    hips = [KEYPOINT_NAMES.index("left_hip"), KEYPOINT_NAMES.index("right_hip")]
+    centred = lambda p: p - p[:, hips].mean(dim=1, keepdim=True)  # noqa: E731
+    # flipped samples included: the landmarks are mirrored and swapped with the crop and the body
+    error = (centred(batch.world[kept, :, :3]) - centred(true[kept])).norm(dim=-1)
+    assert error.max() < 0.02
+    assert torch.equal(flip_world(flip_world(batch.world)), batch.world)
+    # without augmentation nothing is withheld and nothing flipped
+    assert (dataset[0].world[:, 3] == 1).all()
+
+
+def test_world_landmarks_file_round_trip_and_bad_shape(fake_data, tmp_path):
+    import shutil
+
+    from selfmocap.data.clip import Clip, list_clips
+
+    shutil.copytree(fake_data / "val", tmp_path / "val")
+    clip = list_clips(tmp_path / "val")[0]
+    assert clip.world_landmarks() is None
+    world = np.random.default_rng(0).normal(size=(len(clip), 23, 4)).astype(np.float32)
+    clip.write_world_landmarks(world)
+    assert np.array_equal(Clip(clip.path).world_landmarks(), world)
+    with pytest.raises(ValueError, match="world landmarks"):
+        clip.write_world_landmarks(world[1:])

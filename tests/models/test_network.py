@@ -139,3 +139,49 @@ def test_smpl_outputs_have_smpl_sizes_and_unbounded_betas():
     assert torch.allclose(bounded.shape, -2.0 + 4.0 * torch.sigmoid(raw[:, start : start + 10]))
     with pytest.raises(ValueError, match=f"\\(B, {spec.num_outputs}\\)"):
         decode(torch.zeros(2, NUM_OUTPUTS), torch.zeros(2, 2), NetworkConfig(), spec)
+
+
+def test_world_features_ignore_origin_and_size_and_mark_missing_frames():
+    from selfmocap.models.network import WORLD_FEATURES, world_features
+
+    torch.manual_seed(0)
+    world = torch.cat([torch.randn(3, 23, 3), torch.ones(3, 23, 1)], dim=-1)
+    world[1, 5, 3] = 0  # one missing keypoint
+    world[2, :, 3] = 0  # nobody found
+    moved = world.clone()
+    moved[..., :3] = 2.5 * world[..., :3] + torch.tensor([1.0, -2.0, 3.0])
+    f, g = world_features(world), world_features(moved)
+    assert f.shape == (3, WORLD_FEATURES)
+    assert torch.allclose(f, g, atol=1e-5)
+    assert f[:2, -1].tolist() == [1.0, 1.0] and (f[2] == 0).all()
+    assert (f[1, 15:18] == 0).all()
+    # slow reference: centre on the hips, divide by the RMS distance of the present keypoints
+    from selfmocap.body.names import KEYPOINT_NAMES
+
+    p = world[0, :, :3]
+    hips = p[[KEYPOINT_NAMES.index("left_hip"), KEYPOINT_NAMES.index("right_hip")]].mean(0)
+    c = p - hips
+    rms = math.sqrt(sum(float(v @ v) for v in c) / len(c))
+    assert torch.allclose(f[0, :-1], (c / rms).flatten(), atol=1e-5)
+
+
+def test_world_input_network_starts_as_the_network_without_it():
+    torch.manual_seed(0)
+    plain = MocapNet(TINY).eval()
+    with_world = MocapNet(NetworkConfig(width=4, world_input=True)).eval()
+    missing, unexpected = with_world.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and sorted(missing) == ["world.bias", "world.weight"]
+    x, principal = torch.randn(2, 26, 128, 128), torch.full((2, 2), 64.0)
+    world = torch.cat([torch.randn(2, 23, 3), torch.ones(2, 23, 1)], dim=-1)
+    a, b, c = plain(x, principal), with_world(x, principal, world), with_world(x, principal)
+    assert torch.allclose(a.pose, b.pose, atol=1e-6) and torch.allclose(a.pose, c.pose, atol=1e-6)
+    # the new layer learns: its weight gets a gradient, and then the landmarks change the output
+    with_world.train()
+    with_world(x, principal, world).pose.sum().backward()
+    assert with_world.world.weight.grad.abs().sum() > 0
+    with torch.no_grad():
+        with_world.world.weight.normal_()
+    with_world.eval()
+    assert not torch.allclose(with_world(x, principal, world).pose, with_world(x, principal).pose)
+    with pytest.raises(ValueError, match="world"):
+        with_world(x, principal, world[:1])

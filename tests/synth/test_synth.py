@@ -154,3 +154,20 @@ def test_other_settings_in_the_same_folder_are_refused(tmp_path, capsys, test_sp
     assert code == 2 and "other settings" in capsys.readouterr().err
     settings = json.loads((test_split / "synth_config.json").read_text())
     assert settings["config"]["seed"] == 3
+
+
+def test_world_landmarks_are_added_to_new_and_existing_clips(tmp_path, test_split):
+    import shutil
+
+    from selfmocap.cues.mediapipe import world_landmarks
+    from selfmocap.data.clip import WORLD_LANDMARKS_FILE
+
+    out = tmp_path / "clips"
+    shutil.copytree(test_split, out)
+    assert not list(out.glob(f"*/{WORLD_LANDMARKS_FILE}"))
+    generate(SynthConfig(out=out, split="test", clips=2, frames=4, seed=3, size=SIZE, world_landmarks=True))
+    for clip in list_clips(out):
+        world = clip.world_landmarks()
+        assert world.shape == (4, 23, 4)
+        # what mediapipe says about the clip's RGB frames, nothing else
+        assert np.array_equal(world, world_landmarks([clip.rgb(t) for t in range(len(clip))]))

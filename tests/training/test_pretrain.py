@@ -64,6 +64,15 @@ def test_two_step_run_writes_everything(fake_data, tmp_path):
     with pytest.raises(PretrainError, match="another network"):
         pretrain(PretrainConfig(**{**warm.__dict__, "out": tmp_path / "warm8", "network": NetworkConfig(width=8)}))
 
+    # A network with the 3D input warm-starts from one without it (its new layer starts at zero)
+    # and trains on the clips' world landmarks; the reverse is refused.
+    world_net = NetworkConfig(width=4, world_input=True)
+    lifted = pretrain(PretrainConfig(**{**warm.__dict__, "out": tmp_path / "warm-world", "network": world_net, "lr": 1e-3}))
+    card = load_pretrained(lifted / "pretrained.pt").card
+    assert card.network_config.world_input and load_pretrained(lifted / "pretrained.pt").model.world is not None
+    with pytest.raises(PretrainError, match="another network"):
+        pretrain(PretrainConfig(**{**warm.__dict__, "out": tmp_path / "warm-back", "init": lifted / "pretrained.pt"}))
+
 
 def test_cli_reports_bad_input_in_one_line(fake_data, tmp_path, capsys):
     assert main(["pretrain", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r")]) == 2

@@ -95,7 +95,7 @@ def run_adapt(config: AdaptConfig) -> Path:
     check_predictions_out(config.out)
     body = checkpoint_body(pretrained.card, config.body, f"checkpoint {config.checkpoint or 'shipped'}")
     sigma = pretrained.card.frame_config.heatmap_sigma
-    world = "world3d" in config.objective.losses
+    world = "world3d" in config.objective.losses or pretrained.card.network_config.world_input
     inputs = [prepare_inputs(c, config.input, pretrained.card.network_config.input_size, world=world)
               for c in tqdm(clips, desc="inputs", unit="clip")]
     config.out.mkdir(parents=True, exist_ok=True)

@@ -28,6 +28,7 @@ from selfmocap.adapt.config import CropConfig, InputConfig
 from selfmocap.cues.degrade import noisy_segmentation
 from selfmocap.cues.flow import pair_flow
 from selfmocap.cues.detector import MIN_VISIBLE_KEYPOINTS, detector_keypoints
+from selfmocap.cues.mediapipe import world_landmarks
 from selfmocap.data.clip import Clip, list_clips
 from selfmocap.errors import UserError
 from selfmocap.geometry.crop import CropBox, crop_image, square_box
@@ -179,24 +180,6 @@ def mask_pixels(mask: np.ndarray) -> np.ndarray:
     """(H, W) bool -> (M, 2) continuous centres of its foreground pixels."""
     ys, xs = np.nonzero(mask)
     return np.stack([xs, ys], axis=1) + 0.5
-
-
-def world_landmarks(frames: list[np.ndarray], progress: str | None = None) -> np.ndarray:
-    """(T, K, 4) mediapipe's metric world landmarks of each frame as our keypoints with confidence
-    (all zero where mediapipe finds no person): the 3D cue of the ``world3d`` loss. mediapipe only
-    ever sees the RGB frames, so nothing of a clip's 3D truth reaches here."""
-    from tqdm import tqdm
-
-    from selfmocap.cues.mediapipe import PoseDetector
-    from selfmocap.body.names import KEYPOINT_NAMES
-
-    out = np.zeros((len(frames), len(KEYPOINT_NAMES), 4), np.float32)
-    with PoseDetector(segmentation=False) as detector:
-        for t, frame in enumerate(tqdm(frames, desc=progress, disable=progress is None, unit="frame")):
-            cues = detector(frame)
-            if cues.world is not None:
-                out[t] = cues.world
-    return out
 
 
 def read_clips(data: Path, body=None) -> list[Clip]:

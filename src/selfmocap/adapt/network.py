@@ -22,7 +22,7 @@ def run_network(net: MocapNet, inputs: ClipInputs, idx: torch.Tensor, sigma: flo
     """Network output for frames ``idx`` of a clip: the crop-frame prediction and its camera in
     full-frame pixels."""
     x = network_input(inputs.rgb_crops[idx], inputs.keypoints_crop[idx], sigma)
-    pred = net(x, inputs.principal_crop[idx])
+    pred = net(x, inputs.principal_crop[idx], None if inputs.world is None else inputs.world[idx])
     return pred, index_box(inputs.box, idx).camera_to_frame(pred.camera)
 
 

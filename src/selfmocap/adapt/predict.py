@@ -24,7 +24,8 @@ def run_predict(config: PredictConfig) -> Path:
     body = checkpoint_body(pretrained.card, config.body, f"checkpoint {config.checkpoint or 'shipped'}")
     sigma = pretrained.card.frame_config.heatmap_sigma
     for clip in tqdm(clips, desc="predict", unit="clip"):
-        inputs = prepare_inputs(clip, config.input, pretrained.card.network_config.input_size)
+        inputs = prepare_inputs(clip, config.input, pretrained.card.network_config.input_size,
+                                world=pretrained.card.network_config.world_input)
         write_prediction(config.out, inputs.clip_id, predict_clip(pretrained.model, body, inputs, sigma, vertices=config.vertices))
     write_run_info(config.out, "pretrained", config=cfg.to_dict(config), checkpoint=str(config.checkpoint or "shipped"),
                    seconds=time.perf_counter() - started)

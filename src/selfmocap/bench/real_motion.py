@@ -31,7 +31,8 @@ from selfmocap import config as cfg
 from selfmocap import io as files
 from selfmocap.adapt.adapt import adapt_network
 from selfmocap.adapt.config import AdaptOptions, InputConfig, StepOptions
-from selfmocap.adapt.inputs import ClipInputs, prepare_inputs, world_landmarks
+from selfmocap.adapt.inputs import ClipInputs, prepare_inputs
+from selfmocap.cues.mediapipe import world_landmarks
 from selfmocap.adapt.network import predict_clip
 from selfmocap.bench.config import MEDIAPIPE_ROW, RealMotionOptions
 from selfmocap.data.clip import Clip
@@ -205,7 +206,8 @@ def run_real_motion(options: RealMotionOptions, out: Path, checkpoint: Path | No
     real = render_real_clips(options.motions, out / "data" / "real-motion", options, seed, body)
     clips = [r.clip for r in real]
     world = None
-    if options.mediapipe or options.needs_world:
+    needs_world = options.needs_world or pretrained.card.network_config.world_input
+    if options.mediapipe or needs_world:
         world = {c.meta.clip_id: world_landmarks([c.rgb(t) for t in range(len(c))]) for c in tqdm(clips, desc="mediapipe", unit="clip")}
     found = {cid: mediapipe_found(w) for cid, w in world.items()} if options.mediapipe else None
     results: dict = {
@@ -222,7 +224,7 @@ def run_real_motion(options: RealMotionOptions, out: Path, checkpoint: Path | No
     adapt = AdaptOptions(iters=options.iters, step=StepOptions(batch=options.batch))
     for mode in MODES if inputs == "both" else (inputs,):
         given = [prepare_inputs(c, InputConfig(inputs=mode), crop) for c in tqdm(clips, desc=f"inputs {mode}", unit="clip")]
-        if world is not None and options.needs_world:  # the same landmarks the reference row scores (computed from RGB only)
+        if world is not None and needs_world:  # the same landmarks the reference row scores (computed from RGB only)
             given = [replace(i, world=torch.from_numpy(world[i.clip_id])) for i in given]
         rows = results["tables"][mode] = {"pretrained": score_rows(clips, _predict(pretrained.model, body, given, sigma), body, found)}
         results["seconds"] = time.perf_counter() - started

@@ -121,7 +121,8 @@ def run_bench(config: BenchConfig) -> dict:
     results["decomposition"] = {}
     for mode in MODES if config.inputs == "both" else (config.inputs,):
         input_config = InputConfig(inputs=mode)
-        inputs = {s: [prepare_inputs(c, input_config) for c in tqdm(clips[s], desc=f"inputs {s} {mode}")] for s in clips}
+        world = pretrained.card.network_config.world_input
+        inputs = {s: [prepare_inputs(c, input_config, world=world) for c in tqdm(clips[s], desc=f"inputs {s} {mode}")] for s in clips}
         shown: dict[str, dict[str, dict[str, ClipPrediction]]] = {}  # split -> method -> clip -> prediction
         for split in ("test", "shift"):
             rows = {}

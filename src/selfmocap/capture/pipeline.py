@@ -497,8 +497,7 @@ def _capture(config: CaptureConfig, reader, pretrained, body, work: Path, timing
         timings.decode += time.perf_counter() - tic
         tic = time.perf_counter()
         seg_gap = min(gap, max(b - a - 1, 1))
-        flow, valid = pair_flow(frames, seg_gap, progress=f"flow {label}", threads=torch.get_num_threads()) if b - a > seg_gap else (
-            np.zeros((0, h, w, 2), np.float32), np.zeros((0, h, w), bool))
+        flow, valid = pair_flow(frames, seg_gap, progress=f"flow {label}", threads=torch.get_num_threads())
         timings.flow += time.perf_counter() - tic
         tic = time.perf_counter()
         inputs = build_inputs(clip_id, frames, cues.keypoints[a:b], masks, flow, valid, seg_gap, centres[a:b], sides[a:b], crop,

@@ -110,7 +110,7 @@ def pair_flow(
     pairs = max(len(grey) - gap, 0)
     flow = np.zeros((pairs, h, w, 2), np.float32)
     valid = np.ones((pairs, h, w), bool)
-    bar = tqdm(total=pairs, desc=progress, disable=progress is None, unit="pair")
+    bar = tqdm(total=pairs, desc=progress, disable=progress is None or pairs == 0, unit="pair")
     lock = Lock()
 
     def run(chunk: range) -> None:
@@ -124,15 +124,14 @@ def pair_flow(
                 bar.update(1)
 
     threads = max(1, min(threads, pairs))
-    bounds = np.linspace(0, pairs, threads + 1).round().astype(int)
-    chunks = [range(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
     if threads == 1:
-        for chunk in chunks:
-            run(chunk)
+        run(range(pairs))
     else:
+        bounds = np.linspace(0, pairs, threads + 1).round().astype(int)
+        chunks = [range(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
         # one single-threaded DIS per worker: OpenCV's own pool under each would oversubscribe the
-        # cores (juggle, 480x270, 2 cores: 105 ms a pair with one DIS on OpenCV's pool, 83 with two
-        # workers on it, 74 with two single-threaded workers)
+        # cores (benchmarks/bench_flow.py, juggle at 480x270 on 2 cores: 90.5 ms a pair with one DIS
+        # on OpenCV's pool, 67.5 with two single-threaded workers)
         opencv_threads = cv2.getNumThreads()
         cv2.setNumThreads(1)
         try:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Final
 
 import numpy as np
+from tqdm import tqdm
 
 from selfmocap.body.names import KEYPOINT_NAMES
 from selfmocap.cues.detector import MIN_VISIBLE_KEYPOINTS
@@ -349,3 +350,17 @@ class PoseDetector:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def world_landmarks(frames: list[np.ndarray], progress: str | None = None) -> np.ndarray:
+    """(T, K, 4) mediapipe's metric world landmarks of each frame as our keypoints with confidence
+    (all zero where mediapipe finds no person): the 3D cue of the ``world3d`` loss and of a
+    ``world_input`` network. mediapipe only ever sees the RGB frames, so nothing of a clip's 3D
+    truth reaches here."""
+    out = np.zeros((len(frames), len(KEYPOINT_NAMES), 4), np.float32)
+    with PoseDetector(segmentation=False) as detector:
+        for t, frame in enumerate(tqdm(frames, desc=progress, disable=progress is None, unit="frame")):
+            cues = detector(frame)
+            if cues.world is not None:
+                out[t] = cues.world
+    return out

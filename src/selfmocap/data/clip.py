@@ -10,6 +10,10 @@ One clip per folder ``DIR/<clip_id>/``::
     depth.npz        depth (T, H, W) float16 metres, 0 on background
     flow.npz         flow (T-1, H, W, 2) float16 forward flow t -> t+1 in pixels,
                      flow_valid (T-1, H, W) bool: the surface point is visible in t+1
+    world_landmarks.npz  optional (``selfmocap synth --world-landmarks``): world (T, K, 4)
+                     float32, mediapipe's 3D world landmarks of the RGB frames as our keypoints
+                     with confidence (all zero where it found nobody), the 3D input of a
+                     ``world_input`` network in pretraining
 
 A clip is written to ``DIR/.tmp-<clip_id>`` and renamed when complete, so a folder named like a
 clip is always whole; readers ignore the ``.tmp-*`` leftovers of an interrupted run.
@@ -26,9 +30,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from selfmocap.io import atomic_path
 from selfmocap.data.records import FORMAT_VERSION, ClipLabels, ClipMeta, MotionWindow
 
 TMP_PREFIX = ".tmp-"
+WORLD_LANDMARKS_FILE = "world_landmarks.npz"
 
 
 def _write_png(path: Path, image: np.ndarray) -> None:
@@ -133,6 +139,27 @@ class Clip:
         """(T, H, W) float32 depth in metres (0 on background)."""
         with np.load(self.path / "depth.npz") as z:
             return z["depth"].astype(np.float32)
+
+    def world_landmarks(self) -> np.ndarray | None:
+        """(T, K, 4) float32 mediapipe's world landmarks of the frames, or None where they were not
+        computed (``selfmocap synth --world-landmarks``)."""
+        path = self.path / WORLD_LANDMARKS_FILE
+        if not path.is_file():
+            return None
+        with np.load(path, allow_pickle=False) as z:
+            world = z["world"].astype(np.float32)
+        if world.ndim != 3 or world.shape[0] != len(self) or world.shape[2] != 4:
+            raise ValueError(f"{path}: expected ({len(self)}, K, 4) world landmarks, got {world.shape}; delete it and rerun synth --world-landmarks")
+        return world
+
+    def write_world_landmarks(self, world: np.ndarray) -> Path:
+        """Store (T, K, 4) world landmarks of this clip's frames (atomically)."""
+        world = np.asarray(world, dtype=np.float32)
+        if world.ndim != 3 or world.shape[0] != len(self) or world.shape[2] != 4:
+            raise ValueError(f"expected ({len(self)}, K, 4) world landmarks, got {world.shape}")
+        with atomic_path(self.path / WORLD_LANDMARKS_FILE) as tmp:
+            np.savez_compressed(tmp, world=world)
+        return self.path / WORLD_LANDMARKS_FILE
 
     def flow(self) -> tuple[np.ndarray, np.ndarray]:
         """Ground-truth forward flow (T-1, H, W, 2) float32 and its validity (T-1, H, W) bool."""

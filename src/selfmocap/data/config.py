@@ -20,5 +20,6 @@ class FrameConfig:
     keypoint_noise: float = field(0.01, help="input keypoint noise std, as a fraction of the person's extent")
     keypoint_dropout: float = field(0.08, help="probability that a visible input keypoint is dropped")
     flip: bool = field(True, help="horizontal flip with left/right swap, half of the time")
+    world_dropout: float = field(0.2, help="probability that a frame's 3D world landmarks are withheld (a world-input network must also work where mediapipe finds nobody)")
     workers: int = field(1, help="DataLoader worker processes per rank (0: load in the main process)")
 

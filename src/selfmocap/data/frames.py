@@ -66,6 +66,7 @@ class FrameSample(NamedTuple):
     camera: Camera  #: batch of 1, crop pixels, true depth
     box: CropBox  #: batch of 1, full frame -> crop
     index: int
+    world: torch.Tensor  #: (K, 4) mediapipe's 3D world landmarks with confidence (zero: none)
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,9 @@ class FrameBatch:
         camera: true Eq. 3 camera in crop pixels (true root depth).
         box: the crops, full frame -> crop.
         index: (B,) frame index in the dataset.
+        world: (B, K, 4) mediapipe's 3D world landmarks of the frames with confidence, all zero
+            where the clip has none (``synth --world-landmarks``), mediapipe found nobody, or
+            augmentation withheld them; mirrored with the crop.
     """
 
     rgb: torch.Tensor
@@ -91,6 +95,7 @@ class FrameBatch:
     camera: Camera
     box: CropBox
     index: torch.Tensor
+    world: torch.Tensor
 
     def __len__(self) -> int:
         return self.rgb.shape[0]
@@ -114,6 +119,7 @@ def collate_frames(samples: Sequence[FrameSample]) -> FrameBatch:
         camera=Camera.cat([s.camera for s in samples]),
         box=CropBox(offset=torch.cat([s.box.offset for s in samples]), scale=torch.cat([s.box.scale for s in samples])),
         index=torch.tensor([s.index for s in samples]),
+        world=torch.stack([s.world for s in samples]),
     )
 
 
@@ -158,6 +164,13 @@ def flip_keypoints(keypoints: torch.Tensor, size: int) -> torch.Tensor:
     return out
 
 
+def flip_world(world: torch.Tensor) -> torch.Tensor:
+    """(..., K, 4) 3D keypoints (camera axes) of the mirrored crop: ``x -> -x``, left/right swapped."""
+    out = world[..., list(KEYPOINT_FLIP), :].clone()
+    out[..., 0] = -out[..., 0]
+    return out
+
+
 def _keypoints_to_crop(keypoints: np.ndarray, box: CropBox) -> torch.Tensor:
     """(K, 3) frame keypoints -> (K, 3) crop keypoints of a batch-of-1 box (third column kept)."""
     k = torch.tensor(keypoints, dtype=torch.float32)
@@ -194,6 +207,7 @@ class FrameDataset(Dataset):
         self.body_model = models[0] if models else "anny"
         self.pose_flip = pose_flip_index(self.body_model)
         self._labels: OrderedDict[int, ClipLabels] = OrderedDict()
+        self._world: OrderedDict[int, np.ndarray | None] = OrderedDict()
 
     def __len__(self) -> int:
         return int(self.starts[-1])
@@ -214,6 +228,16 @@ class FrameDataset(Dataset):
             if len(self._labels) > _LABEL_CACHE_CLIPS:
                 self._labels.popitem(last=False)
         return self._labels[ci]
+
+    def world(self, ci: int) -> np.ndarray | None:
+        """World landmarks of clip ``ci`` (None: not computed), through the same kind of cache."""
+        if ci in self._world:
+            self._world.move_to_end(ci)
+        else:
+            self._world[ci] = self.clips[ci].world_landmarks()
+            if len(self._world) > _LABEL_CACHE_CLIPS:
+                self._world.popitem(last=False)
+        return self._world[ci]
 
     def __getitem__(self, key: int | tuple[int, int]) -> FrameSample:
         index, seed = (key, None) if isinstance(key, (int, np.integer)) else key
@@ -241,10 +265,16 @@ class FrameDataset(Dataset):
         camera = box.camera_to_crop(Camera.from_array(torch.tensor(labels.camera[t : t + 1], dtype=torch.float32)))
         pose = roma.rotvec_to_rotmat(torch.tensor(labels.pose[t], dtype=torch.float32))
         rgb_t = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)
+        clip_world = self.world(ci)
+        world = torch.zeros(len(true2d), 4) if clip_world is None else torch.from_numpy(clip_world[t].copy())
         if rng is not None and cfg.flip and rng.uniform() < 0.5:
             rgb_t = rgb_t.flip(-1)
             keypoints, keypoints2d = flip_keypoints(keypoints, size), flip_keypoints(keypoints2d, size)
             pose, camera = flip_pose(pose, self.pose_flip), flip_camera(camera, size)
+            world = flip_world(world)
+        # drawn last, so the draws before it (and the samples of clips without landmarks) are unchanged
+        if rng is not None and clip_world is not None and rng.uniform() < cfg.world_dropout:
+            world = torch.zeros_like(world)
         return FrameSample(
             rgb=rgb_t.contiguous(),
             keypoints=keypoints,
@@ -254,6 +284,7 @@ class FrameDataset(Dataset):
             camera=camera,
             box=box,
             index=int(index),
+            world=world,
         )
 
     def _box_points(self, clip: Clip, t: int, inputs: np.ndarray, true2d: np.ndarray) -> np.ndarray:

@@ -22,6 +22,7 @@ class NetworkConfig:
     prior_fill: float = field(0.8, help="fraction of the crop a prior-height person at depth D0 fills at the prior focal")
     root_scale: float = field(0.25, help="root-offset output unit, as a fraction of the crop side")
     head_init_scale: float = field(0.01, help="scale of the last layer's initial weights (start near the rest pose)")
+    world_input: bool = field(False, help="also take mediapipe's 3D world landmarks as an input vector (in pretraining those of the training frames, synth --world-landmarks; docs/network.md)")
 
     def __post_init__(self) -> None:
         if self.width < 1 or self.fc_factor < 1:

@@ -30,6 +30,9 @@ from selfmocap.geometry.camera import Camera
 from selfmocap.models.config import NUM_BLOCKS, NetworkConfig
 
 NUM_KEYPOINTS = len(KEYPOINT_NAMES)  #: 23 heatmap channels
+#: Size of the optional 3D keypoint input (:func:`world_features`): 3 per keypoint and a presence flag.
+WORLD_FEATURES = 3 * NUM_KEYPOINTS + 1
+_HIPS = [KEYPOINT_NAMES.index("left_hip"), KEYPOINT_NAMES.index("right_hip")]
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,26 @@ class Prediction:
     camera: Camera
 
 
+def world_features(world: torch.Tensor) -> torch.Tensor:
+    """(B, K, 4) 3D keypoints with confidence -> (B, 3K + 1) the network's 3D input.
+
+    The keypoints are in any metric frame with the camera's axes (x right, y down, z away, as
+    mediapipe's world landmarks), each with a confidence; those of confidence 0 are missing. They
+    are centred on the hips' midpoint and divided by their RMS distance from it, so neither the
+    frame's origin nor the body's size (which mediapipe cannot know) is read; missing keypoints
+    are 0. The last entry is 1 where the frame has both hips and at least 6 keypoints, else the
+    whole vector is 0 (no landmarks: the network must rely on the image alone)."""
+    if world.ndim != 3 or world.shape[1:] != (NUM_KEYPOINTS, 4):
+        raise ValueError(f"3D keypoints must be (B, {NUM_KEYPOINTS}, 4), got {tuple(world.shape)}")
+    world = world.float()
+    has = world[..., 3] > 0
+    present = has[:, _HIPS].all(dim=1) & (has.sum(dim=1) >= 6)
+    centred = (world[..., :3] - world[:, _HIPS, :3].mean(dim=1, keepdim=True)) * has[..., None]
+    rms = ((centred**2).sum(dim=(1, 2)) / has.sum(dim=1).clamp(min=1)).sqrt().clamp(min=1e-6)
+    scaled = centred / rms[:, None, None] * present[:, None, None]
+    return torch.cat([scaled.flatten(1), present[:, None].float()], dim=1)
+
+
 def _block(c_in: int, c_out: int, slope: float) -> nn.Sequential:
     """One paper block: 5x5 stride-2 conv and 3x3 stride-1 conv, each with BatchNorm and LeakyReLU."""
     return nn.Sequential(
@@ -111,7 +134,11 @@ def _block(c_in: int, c_out: int, slope: float) -> nn.Sequential:
 
 class MocapNet(nn.Module):
     """``(B, 3 + 23, S, S)`` crop + heatmaps and ``(B, 2)`` crop principal point -> :class:`Prediction`
-    for the body model described by ``outputs`` (Anny by default)."""
+    for the body model described by ``outputs`` (Anny by default).
+
+    With ``config.world_input`` it also takes ``(B, 23, 4)`` 3D keypoints (:func:`world_features`):
+    a linear map of them is added to the first fully connected layer's output. It starts at zero,
+    so a network warm-started from one without the input predicts exactly what that one did."""
 
     def __init__(self, config: NetworkConfig = NetworkConfig(), outputs: BodyOutputSpec = ANNY_OUTPUTS):
         super().__init__()
@@ -134,14 +161,30 @@ class MocapNet(nn.Module):
         with torch.no_grad():
             last.weight.mul_(config.head_init_scale)
             last.bias.zero_()
+        self.world = None
+        if config.world_input:
+            self.world = nn.Linear(WORLD_FEATURES, hidden)
+            nn.init.zeros_(self.world.weight)
+            nn.init.zeros_(self.world.bias)
 
-    def forward(self, inputs: torch.Tensor, principal: torch.Tensor) -> Prediction:
+    def forward(self, inputs: torch.Tensor, principal: torch.Tensor, world: torch.Tensor | None = None) -> Prediction:
+        """``world``: (B, 23, 4) 3D keypoints for a ``world_input`` network (None: none found in any
+        frame); ignored by a network without that input."""
         s = self.config.input_size
         if inputs.ndim != 4 or inputs.shape[1:] != (3 + NUM_KEYPOINTS, s, s):
             raise ValueError(f"inputs must be (B, {3 + NUM_KEYPOINTS}, {s}, {s}), got {tuple(inputs.shape)}")
         if principal.shape != (inputs.shape[0], 2):
             raise ValueError(f"principal must be (B, 2) = ({inputs.shape[0]}, 2), got {tuple(principal.shape)}")
-        raw = self.head(self.features(inputs))
+        if self.world is None:
+            raw = self.head(self.features(inputs))
+        else:
+            if world is None:
+                world = torch.zeros(inputs.shape[0], NUM_KEYPOINTS, 4, device=inputs.device)
+            elif world.shape[0] != inputs.shape[0]:
+                raise ValueError(f"world must have the inputs' {inputs.shape[0]} frames, got {tuple(world.shape)}")
+            hidden = self.head[1](self.head[0](self.features(inputs)))
+            hidden = hidden + self.world(world_features(world.to(inputs.device))).to(hidden.dtype)
+            raw = self.head[2:](hidden)
         if raw.dtype in (torch.float16, torch.bfloat16):  # under autocast: decode in float32
             raw = raw.float()
         return decode(raw, principal, self.config, self.outputs)

@@ -23,6 +23,7 @@ class SynthConfig:
     fps: float = cfg.field(30.0, help="frame rate of the motion")
     workers: int = cfg.field(1, help="worker processes (the output does not depend on it)")
     preview: bool = cfg.field(False, help="also write preview.png, a contact sheet, into every clip")
+    world_landmarks: bool = cfg.field(False, help="also run mediapipe on every clip's frames and keep its 3D world landmarks (world_landmarks.npz: the 3D input of a --world-input network in pretraining)")
     body: BodyModelConfig = cfg.field(default_factory=BodyModelConfig, help="body model of the clips (default: anny)")
     motions: Path | None = cfg.field(
         None, help="BVH motion capture (a file, or a folder searched for *.bvh) to draw the motions from, "

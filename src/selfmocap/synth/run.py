@@ -134,4 +134,32 @@ def generate(config: SynthConfig) -> list[Path]:
                 bar.update(1)
                 bar.set_postfix(fps=f"{frames / (time.perf_counter() - start):.1f}")
     bar.close()
-    return [config.out / clip_id(config.split, i) for i in range(config.clips)]
+    folders = [config.out / clip_id(config.split, i) for i in range(config.clips)]
+    if config.world_landmarks:
+        _add_world_landmarks(folders, config.workers)
+    return folders
+
+
+def _world_landmarks_one(folder: Path) -> None:
+    from selfmocap.cues.mediapipe import world_landmarks
+    from selfmocap.data.clip import Clip
+
+    clip = Clip(folder)
+    clip.write_world_landmarks(world_landmarks([clip.rgb(t) for t in range(len(clip))]))
+
+
+def _add_world_landmarks(folders: list[Path], workers: int) -> None:
+    """mediapipe's world landmarks of every clip that has none yet (``--world-landmarks``)."""
+    from selfmocap.data.clip import WORLD_LANDMARKS_FILE
+
+    todo = [f for f in folders if not (f / WORLD_LANDMARKS_FILE).is_file()]
+    bar = tqdm(total=len(todo), desc="world landmarks", unit="clip")
+    if workers == 1 or len(todo) <= 1:
+        for folder in todo:
+            _world_landmarks_one(folder)
+            bar.update(1)
+    else:
+        with mp.get_context("spawn").Pool(workers, initializer=torch.set_num_threads, initargs=(1,)) as pool:
+            for _ in pool.imap_unordered(_world_landmarks_one, todo):
+                bar.update(1)
+    bar.close()

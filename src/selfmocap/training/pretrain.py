@@ -102,7 +102,7 @@ def supervised_batch_losses(net: torch.nn.Module, body: BodyModel, batch: FrameB
     size = network.input_size
     inputs = network_input(batch.rgb, batch.keypoints, heatmap_sigma).contiguous(memory_format=torch.channels_last)
     with torch.autocast(batch.rgb.device.type, dtype=torch.bfloat16, enabled=bf16):
-        pred = net(inputs, batch.camera.principal)  # decoded in float32 (MocapNet.forward)
+        pred = net(inputs, batch.camera.principal, batch.world)  # decoded in float32 (MocapNet.forward)
     with torch.no_grad():
         target_body = body(batch.pose, batch.shape)
     return supervised_losses(
@@ -119,7 +119,7 @@ def validate(net: MocapNet, body: BodyModel, dataset: FrameDataset | Subset, con
     sums, count = dict.fromkeys(ValRow.METRICS, 0.0), 0
     for batch in frame_loader(dataset, config.batch, config.frames.workers):
         batch = batch.to(device)
-        pred = net(network_input(batch.rgb, batch.keypoints, config.frames.heatmap_sigma), batch.camera.principal)
+        pred = net(network_input(batch.rgb, batch.keypoints, config.frames.heatmap_sigma), batch.camera.principal, batch.world)
         errors = body_errors(body(pred.pose, pred.shape), pred.camera.rotation, body(batch.pose, batch.shape), batch.camera.rotation)
         for name in ValRow.METRICS:
             sums[name] += float(getattr(errors, ValRow.METRICS[name]).sum())
@@ -193,9 +193,13 @@ def _warm_start(net: MocapNet, config: PretrainConfig) -> None:
         start = load_pretrained(config.init)
     except CheckpointError as err:
         raise PretrainError(f"--init: {err}") from None
-    if start.card.network_config != config.network or start.card.outputs != net.outputs:
+    same = replace(start.card.network_config, world_input=config.network.world_input) == config.network
+    if not same or start.card.outputs != net.outputs or (start.card.network_config.world_input and not config.network.world_input):
         raise PretrainError(f"--init {config.init} was trained with another network or body model; pass the same --width and body model")
-    net.load_state_dict(start.model.state_dict())
+    # a network without the 3D input warm-starts one with it: the new layer starts at zero
+    missing, unexpected = net.load_state_dict(start.model.state_dict(), strict=False)
+    if unexpected or any(not k.startswith("world.") for k in missing):
+        raise PretrainError(f"--init {config.init}: its weights do not fit this network ({', '.join(unexpected or missing)})")
 
 
 def _data_parallel(net: MocapNet, ranks: Ranks) -> torch.nn.Module:
