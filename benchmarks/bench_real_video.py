@@ -342,6 +342,19 @@ def mask_pass(result: Path, sheet_at: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return masks, np.stack(keypoints), kept
 
 
+def _fitted_label(tile: np.ndarray, labels: list[str]) -> tuple[float, str]:
+    """The font scale and the first of ``labels`` that fits inside the overlay's half of a tile at a
+    readable size (the last one, shrunk to fit, where none does): portrait videos have narrow tiles."""
+    room = tile.shape[1] / 2 - 12
+    height_scale = tile.shape[0] / 480.0
+    for label in labels:
+        (width, _), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 1.0, 1)
+        scale = min(height_scale, room / width)
+        if scale >= 0.6 * height_scale:
+            return scale, label
+    return max(scale, 0.35), labels[-1]
+
+
 def contact_sheet(frames: dict[int, np.ndarray], motion, body, fps: float, name: str) -> np.ndarray:
     """The sheet: each kept frame's side-by-side overlay of the exported motion, labelled with its
     frame number and time, in rows of tiles (2 per row for landscape videos, 4 for portrait)."""
@@ -353,11 +366,9 @@ def contact_sheet(frames: dict[int, np.ndarray], motion, body, fps: float, name:
         world = _world(motion)
         ground = Ground.of(world.world_from_camera, float(world.translation[t][1])) if world is not None else None
         tile = overlay_frame(image, verts, faces, motion.camera[t], detected=bool(motion.detected[t]), ground=ground)
-        label = f"{name} frame {t} ({t / fps:.2f} s)"
-        # as large as the tile's height allows, but inside the overlay's half (portrait videos)
-        (text_w, _), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 1.0, 1)
-        scale = max(min(tile.shape[0] / 480.0, 0.95 * (tile.shape[1] / 2 - 12) / text_w), 0.35)
-        for colour, thick in (((0, 0, 0), 4), ((255, 255, 255), 1)):
+        scale, label = _fitted_label(tile, [f"{name} frame {t} ({t / fps:.2f} s)", f"frame {t} ({t / fps:.2f} s)"])
+        outline = max(2, round(3 * scale))
+        for colour, thick in (((0, 0, 0), outline), ((255, 255, 255), max(1, outline // 3))):
             cv2.putText(tile, label, (6, tile.shape[0] - 10), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thick, cv2.LINE_AA)
         tiles.append(tile)
     h, w = tiles[0].shape[:2]
