@@ -388,6 +388,11 @@ class SurrealClip:
         depth[depth > DEPTH_BACKGROUND] = 0.0
         return depth
 
+    def world_landmarks(self) -> None:
+        """SURREAL ships no mediapipe landmarks: a ``world_input`` network trains on these clips
+        without its 3D input (:meth:`Clip.world_landmarks`)."""
+        return None
+
     def backward_flow(self) -> np.ndarray:
         """(T, 240, 320, 2) float32 SURREAL's flow in selfmocap's pixel convention: at each pixel of
         frame k, the offset to where its surface point was in frame k - 1 (y down). Frame 0's is
