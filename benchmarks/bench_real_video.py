@@ -347,9 +347,16 @@ def _fitted_label(tile: np.ndarray, labels: list[str]) -> tuple[float, str]:
     readable size (the last one, shrunk to fit, where none does): portrait videos have narrow tiles."""
     room = tile.shape[1] / 2 - 12
     height_scale = tile.shape[0] / 480.0
-    for label in labels:
+
+    def fitted(label: str) -> float:
         (width, _), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 1.0, 1)
         scale = min(height_scale, room / width)
+        while scale > 0.35 and cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] > room:
+            scale *= 0.97  # glyph widths round to whole pixels: not exactly linear in the scale
+        return scale
+
+    for label in labels:
+        scale = fitted(label)
         if scale >= 0.6 * height_scale:
             return scale, label
     return max(scale, 0.35), labels[-1]

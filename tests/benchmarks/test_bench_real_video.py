@@ -105,3 +105,21 @@ def test_box_iou_is_the_full_ray_cast_iou(bench, shift):
     assert bench.mesh_mask_iou(vertices, faces, focal, principal, mask) == pytest.approx(full, abs=1e-12)
     if shift == (0.0, 0.0, 0.0):
         assert full > 0.2  # the box overlaps the masked rectangle: not a trivial 0 = 0
+
+
+@pytest.mark.parametrize("shape", [(960, 540, 3), (540, 1920, 3), (270, 240, 3)])
+def test_contact_sheet_labels_fit_inside_the_overlay_half(bench, shape):
+    import cv2
+
+    tile = np.zeros(shape, np.uint8)
+    labels = ["courtyard_dribble frame 33 (2.75 s)", "frame 33 (2.75 s)"]
+    scale, label = bench._fitted_label(tile, labels)
+    (width, _), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    assert label in labels and scale >= 0.35
+    if scale > 0.35:  # not clamped at the smallest readable size: it fits
+        assert width <= shape[1] / 2 - 12
+    # a wide tile keeps the video's name; a narrow portrait one drops it rather than shrink it away
+    if shape == (540, 1920, 3):
+        assert label == labels[0]
+    if shape == (960, 540, 3):
+        assert label == labels[1] and scale > 0.9
