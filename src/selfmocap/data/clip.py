@@ -148,14 +148,17 @@ class Clip:
             return None
         with np.load(path, allow_pickle=False) as z:
             world = z["world"].astype(np.float32)
-        if world.ndim != 3 or world.shape[0] != len(self) or world.shape[2] != 4:
+        if not self._fits_world(world):
             raise ValueError(f"{path}: expected ({len(self)}, K, 4) world landmarks, got {world.shape}; delete it and rerun synth --world-landmarks")
         return world
+
+    def _fits_world(self, world: np.ndarray) -> bool:
+        return world.ndim == 3 and world.shape[0] == len(self) and world.shape[2] == 4
 
     def write_world_landmarks(self, world: np.ndarray) -> Path:
         """Store (T, K, 4) world landmarks of this clip's frames (atomically)."""
         world = np.asarray(world, dtype=np.float32)
-        if world.ndim != 3 or world.shape[0] != len(self) or world.shape[2] != 4:
+        if not self._fits_world(world):
             raise ValueError(f"expected ({len(self)}, K, 4) world landmarks, got {world.shape}")
         with atomic_path(self.path / WORLD_LANDMARKS_FILE) as tmp:
             np.savez_compressed(tmp, world=world)

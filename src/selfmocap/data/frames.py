@@ -186,6 +186,18 @@ def _colour_jitter(image: np.ndarray, amount: float, rng: np.random.Generator) -
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
+def _cached(cache: OrderedDict, key: int, load):
+    """``cache[key]``, loaded with ``load()`` on a miss; the least recently used of more than
+    ``_LABEL_CACHE_CLIPS`` entries is dropped."""
+    if key in cache:
+        cache.move_to_end(key)
+    else:
+        cache[key] = load()
+        if len(cache) > _LABEL_CACHE_CLIPS:
+            cache.popitem(last=False)
+    return cache[key]
+
+
 class FrameDataset(Dataset):
     """All frames of the clips under ``roots``, as :class:`FrameSample`.
 
@@ -221,23 +233,11 @@ class FrameDataset(Dataset):
 
     def labels(self, ci: int) -> ClipLabels:
         """Labels of clip ``ci`` through a small per-process cache (a fresh Clip does not keep them)."""
-        if ci in self._labels:
-            self._labels.move_to_end(ci)
-        else:
-            self._labels[ci] = self.clips[ci].read_labels()
-            if len(self._labels) > _LABEL_CACHE_CLIPS:
-                self._labels.popitem(last=False)
-        return self._labels[ci]
+        return _cached(self._labels, ci, self.clips[ci].read_labels)
 
     def world(self, ci: int) -> np.ndarray | None:
         """World landmarks of clip ``ci`` (None: not computed), through the same kind of cache."""
-        if ci in self._world:
-            self._world.move_to_end(ci)
-        else:
-            self._world[ci] = self.clips[ci].world_landmarks()
-            if len(self._world) > _LABEL_CACHE_CLIPS:
-                self._world.popitem(last=False)
-        return self._world[ci]
+        return _cached(self._world, ci, self.clips[ci].world_landmarks)
 
     def __getitem__(self, key: int | tuple[int, int]) -> FrameSample:
         index, seed = (key, None) if isinstance(key, (int, np.integer)) else key
